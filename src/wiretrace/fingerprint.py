@@ -1,0 +1,222 @@
+"""Fingerprints of tokenised text: word n-gram hashes and per-sentence features.
+
+* **Shingles** (hashed token n-grams) feed the inverted index that proposes
+  candidate pairs (``candidates.py``).
+* **Sentence features** are what alignment compares: the distinct content words
+  of each sentence (function words left out), and for unspaced scripts the
+  character bigrams, since single Han characters say little on their own.
+
+All of it is NumPy over whole batches; nothing loops per token in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
+
+from .text import TokenizedBatch, token_hashes
+
+_PRIME = np.uint64(0x100000001B3)
+
+# Function words of the languages we meet most. They carry no evidence that two
+# sentences share a source, only that they share a language.
+STOPWORDS = {
+    "en": "a an the and or but if of to in on at by for from with without as is are was were be been "
+    "being am has have had having do does did will would shall should can could may might must "
+    "that this these those it its it's he she they them his her their our we you your i me my "
+    "not no nor so than then there here which who whom whose what when where why how all any "
+    "each both few more most other some such only own same too very s t just also into over "
+    "under about after before between through during up down out off again further once "
+    "said says say told according while although because since until against among per "
+    "mr mrs ms",
+    "fr": "le la les un une des du de et ou mais dans sur pour par avec sans est sont était "
+    "été être a ont avait ce cette ces il elle ils elles qui que quoi dont où au aux en ne pas "
+    "plus se sa son ses leur leurs selon a déclaré",
+    "es": "el la los las un una unos unas de del y o pero en por para con sin es son fue "
+    "ser ha han había este esta estos estas que quien se su sus al lo como más no dijo según",
+    "de": "der die das den dem des ein eine einer eines und oder aber in im auf für von mit "
+    "ohne ist sind war waren sein hat haben hatte dieser diese dieses dass wer sich sein "
+    "ihr ihre zu zum zur nicht auch nach sagte laut",
+    "ru": "и в во не что он она оно они на я с со как а то все так его ее её их но да ты к у "
+    "же вы за бы по только от из о об для при это этот эта эти был была было были быть "
+    "до уже или ни если также который которая которые сообщил заявил сказал по словам",
+    "ar": "في من على إلى الى عن مع أن ان إن هذا هذه ذلك التي الذي الذين كان كانت قد لا ما "
+    "أو او ثم كما بعد قبل عند بين حتى وقال قال وفق وفقا",
+}
+
+
+@lru_cache(maxsize=1)
+def stopword_hashes() -> np.ndarray:
+    words = sorted({w for text in STOPWORDS.values() for w in text.split()})
+    return np.unique(token_hashes(words))
+
+
+@dataclass(frozen=True)
+class Shingles:
+    """Hashed token n-grams: ``hashes[i]`` occurs in text ``docs[i]`` at token ``positions[i]``."""
+
+    hashes: np.ndarray
+    docs: np.ndarray
+    positions: np.ndarray
+
+
+def shingles(batch: TokenizedBatch, n: int) -> Shingles:
+    """Every run of ``n`` consecutive tokens inside one text, hashed to 64 bits."""
+    hashes = batch.tok_hash
+    total = hashes.shape[0]
+    if total < n:
+        empty = np.zeros(0, dtype=np.int64)
+        return Shingles(np.zeros(0, dtype=np.uint64), empty, empty)
+    count = total - n + 1
+    combined = hashes[:count].copy()
+    for offset in range(1, n):
+        combined *= _PRIME
+        combined ^= hashes[offset : offset + count]
+    doc_of_tok = _doc_of_token(batch)
+    valid = doc_of_tok[:count] == doc_of_tok[n - 1 : n - 1 + count]
+    positions = np.nonzero(valid)[0]
+    return Shingles(combined[positions], doc_of_tok[positions], positions)
+
+
+def _doc_of_token(batch: TokenizedBatch) -> np.ndarray:
+    counts = np.diff(batch.doc_tok_start)
+    return np.repeat(np.arange(batch.n_docs, dtype=np.int64), counts)
+
+
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """The distinct features of each sentence, sorted, as one flat array.
+
+    ``hashes[sent_feat_start[s]:sent_feat_start[s+1]]`` are the features of
+    sentence ``s`` (numbered as in the batch). Alignment intersects these.
+    """
+
+    hashes: np.ndarray
+    sent_feat_start: np.ndarray
+
+
+def sentence_features(
+    batch: TokenizedBatch, excluded: np.ndarray | None = None
+) -> SentenceFeatures:
+    """Content words per sentence; character bigrams for unspaced scripts.
+
+    Sentences marked in ``excluded`` (boilerplate) get no features.
+    """
+    hashes = batch.tok_hash
+    sent = batch.tok_sent.astype(np.int64)
+    unspaced = batch.tok_unspaced
+    n_sent = batch.sent_start.shape[0]
+    if hashes.size == 0:
+        return SentenceFeatures(np.zeros(0, np.uint64), np.zeros(n_sent + 1, np.int64))
+    features = hashes.copy()
+    keep = ~np.isin(hashes, stopword_hashes()) | unspaced
+    # An unspaced character stands for the bigram it starts, when it has a neighbour.
+    follows = np.zeros(hashes.shape[0], dtype=bool)
+    follows[:-1] = unspaced[:-1] & unspaced[1:] & (sent[:-1] == sent[1:])
+    follows[:-1] &= batch.tok_end[:-1] == batch.tok_start[1:]
+    bigram = hashes[:-1] * _PRIME ^ hashes[1:]
+    features[:-1][follows[:-1]] = bigram[follows[:-1]]
+    lone = unspaced & ~follows
+    lone_ok = np.zeros_like(lone)
+    lone_ok[1:] = follows[:-1]  # the last character of a run is already in a bigram
+    keep &= ~(lone & lone_ok)
+    if excluded is not None and excluded.any():
+        keep &= ~excluded[sent]
+    features = features[keep]
+    sent = sent[keep]
+    order = np.lexsort((features, sent))
+    features, sent = features[order], sent[order]
+    distinct = np.ones(features.shape[0], dtype=bool)
+    distinct[1:] = (features[1:] != features[:-1]) | (sent[1:] != sent[:-1])
+    features, sent = features[distinct], sent[distinct]
+    starts = np.searchsorted(sent, np.arange(n_sent + 1), side="left")
+    return SentenceFeatures(features, starts.astype(np.int64))
+
+
+@njit(cache=True)
+def _sentence_hashes(tok_hash, sent_first_tok):
+    n = sent_first_tok.shape[0] - 1
+    out = np.empty(n, dtype=np.uint64)
+    for s in range(n):
+        h = np.uint64(0x84222325CBF29CE4)
+        for k in range(sent_first_tok[s], sent_first_tok[s + 1]):
+            h = (h ^ tok_hash[k]) * np.uint64(0x100000001B3)
+        out[s] = h
+    return out
+
+
+def sentence_hashes(batch: TokenizedBatch) -> np.ndarray:
+    """One hash per sentence of its normalised token sequence (equal hashes: same words)."""
+    return _sentence_hashes(batch.tok_hash, batch.sent_first_tok)
+
+
+@dataclass(frozen=True)
+class BoilerplateRules:
+    """When a sentence that recurs is boilerplate rather than a reused story.
+
+    ``outlet_docs`` and ``tail_sentences``: in at least ``outlet_docs`` articles of
+    one outlet, mostly among their last ``tail_sentences`` sentences (newsletter
+    prompts, copyright lines; a wire story's versions share their lead instead).
+    ``any_docs``: in at least this many articles at all.
+    ``short_docs`` and ``short_tokens``: a sentence of at most ``short_tokens``
+    tokens in at least ``short_docs`` articles (credit lines such as "Source: Reuters").
+    """
+
+    outlet_docs: int = 3
+    tail_sentences: int = 3
+    any_docs: int = 100
+    short_docs: int = 10
+    short_tokens: int = 8
+
+
+def boilerplate_sentences(
+    batch: TokenizedBatch, outlets: list[str | None], rules: BoilerplateRules = BoilerplateRules()
+) -> np.ndarray:
+    """A boolean per sentence: True where the sentence is boilerplate by ``rules``."""
+    hashes = sentence_hashes(batch)
+    if hashes.size == 0:
+        return np.zeros(0, dtype=bool)
+    sents_per_doc = np.diff(batch.doc_sent_start)
+    doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), sents_per_doc)
+    from_end = batch.doc_sent_start[doc + 1] - np.arange(hashes.shape[0]) - 1
+    lengths = np.diff(batch.sent_first_tok)
+    doc_freq = _count_distinct(hashes, doc)
+    flagged = doc_freq >= rules.any_docs
+    flagged |= (doc_freq >= rules.short_docs) & (lengths <= rules.short_tokens)
+    outlet_of_sentence = _codes(outlets)[doc]
+    known = outlet_of_sentence >= 0
+    # the same sentence in several articles of one outlet, at their end
+    group = hashes ^ (outlet_of_sentence.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    per_outlet = _count_distinct(group, doc)
+    tail = (from_end < rules.tail_sentences).astype(np.int64)
+    tail_share = _group_mean(group, tail)
+    flagged |= known & (per_outlet >= rules.outlet_docs) & (tail_share >= 0.8)
+    return flagged
+
+
+def _count_distinct(keys: np.ndarray, doc: np.ndarray) -> np.ndarray:
+    """For each element, in how many distinct documents its key occurs."""
+    order = np.lexsort((doc, keys))
+    k, d = keys[order], doc[order]
+    first = np.ones(k.shape[0], dtype=bool)
+    first[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
+    uniq, inverse = np.unique(k[first], return_inverse=True)
+    freq = np.bincount(inverse)
+    return freq[np.searchsorted(uniq, keys)]
+
+
+def _group_mean(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    uniq, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, values.astype(np.float64))
+    counts = np.bincount(inverse)
+    return (sums / counts)[inverse]
+
+
+def _codes(values: list[str | None]) -> np.ndarray:
+    table: dict[str, int] = {}
+    return np.array(
+        [-1 if v is None else table.setdefault(v, len(table)) for v in values], dtype=np.int64
+    )
