@@ -70,7 +70,7 @@ DEFAULT_WIRE_AGENCIES = (
 
 _UPDATE_MARK = re.compile(r"^\s*(?:CORRECTED-|REFILE-|RPT-)*(?:UPDATE\s*(\d+)\s*-)?", re.IGNORECASE)
 
-TIE_TOLERANCE = 0.02
+TIE_TOLERANCE = 0.005
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,8 @@ class PairEvidence:
     containment_b: np.ndarray
     weighted_a: np.ndarray  # the same, each passage weighted by its similarity
     weighted_b: np.ndarray
+    exact_a: np.ndarray  # the same, weighted by character-level similarity (links only)
+    exact_b: np.ndarray
     shared: np.ndarray  # shared sentence features over all passages
     passages: np.ndarray
     reused: np.ndarray  # bool: a link by the thresholds
@@ -195,9 +197,9 @@ def build_lineage(facts: ArticleFacts, evidence: PairEvidence, orientation: Orie
     for k in links.tolist():
         a, b = int(evidence.a[k]), int(evidence.b[k])
         if orientation.source_is_a[k]:
-            options[b].append((float(evidence.weighted_b[k]), a, k))
+            options[b].append((float(evidence.exact_b[k]), a, k))
         else:
-            options[a].append((float(evidence.weighted_a[k]), b, k))
+            options[a].append((float(evidence.exact_a[k]), b, k))
     parent = np.full(n, -1, dtype=np.int64)
     score = np.zeros(n, dtype=np.float64)
     reason = [""] * n

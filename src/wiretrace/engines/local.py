@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from ..align import AlignParams, PassageTable, align_pairs, doc_feature_index
 from ..candidates import candidate_pairs
@@ -133,7 +134,7 @@ def run_articles(
         else align_pairs(batch, features, index, pairs.a, pairs.b, align_params)
     )
     lap("align")
-    evidence = measure_pairs(batch, pairs.a, pairs.b, passages, params)
+    evidence = measure_pairs(batch, pairs.a, pairs.b, passages, params, texts)
     facts = article_facts(articles, params)
     orientation = orient(facts, evidence)
     lineage = build_lineage(facts, evidence, orientation)
@@ -166,9 +167,19 @@ def article_facts(articles: list[Article], params: RunParams) -> ArticleFacts:
 
 
 def measure_pairs(
-    batch: TokenizedBatch, a: np.ndarray, b: np.ndarray, passages: PassageTable, params: RunParams
+    batch: TokenizedBatch,
+    a: np.ndarray,
+    b: np.ndarray,
+    passages: PassageTable,
+    params: RunParams,
+    texts: list[str],
 ) -> PairEvidence:
-    """Containment both ways and the link decision for every aligned pair."""
+    """Containment both ways and the link decision for every aligned pair.
+
+    For linked pairs, each passage is also compared character by character
+    (quotes, spelling, punctuation): a copy of a copy keeps its parent's house
+    style, which the normalised comparison cannot see.
+    """
     n_pairs = a.shape[0]
     extent = _body_extent(batch)
     a_len = (passages.a_end - passages.a_start).astype(np.float64)
@@ -194,9 +205,12 @@ def measure_pairs(
         & (strength >= params.min_link_strength)
         & (np.maximum(cont_a, cont_b) >= params.min_link_containment)
     )
+    exact_a, exact_b = _exact_weighted(texts, a, b, passages, reused, len_a, len_b)
     return PairEvidence(
         a=a,
         b=b,
+        exact_a=exact_a,
+        exact_b=exact_b,
         containment_a=cont_a,
         containment_b=cont_b,
         weighted_a=np.minimum(weighted_a / len_a, 1.0),
@@ -205,6 +219,22 @@ def measure_pairs(
         passages=count,
         reused=reused,
     )
+
+
+def _exact_weighted(texts, a, b, passages, reused, len_a, len_b):
+    n_pairs = a.shape[0]
+    rows = np.nonzero(reused[passages.pair])[0]
+    ratios = np.zeros(len(passages), dtype=np.float64)
+    for row in rows.tolist():
+        k = passages.pair[row]
+        text_a = texts[a[k]][passages.a_start[row] : passages.a_end[row]]
+        text_b = texts[b[k]][passages.b_start[row] : passages.b_end[row]]
+        ratios[row] = fuzz.ratio(text_a, text_b) / 100.0
+    a_len = (passages.a_end - passages.a_start) * ratios
+    b_len = (passages.b_end - passages.b_start) * ratios
+    exact_a = np.minimum(np.bincount(passages.pair, a_len, minlength=n_pairs) / len_a, 1.0)
+    exact_b = np.minimum(np.bincount(passages.pair, b_len, minlength=n_pairs) / len_b, 1.0)
+    return exact_a, exact_b
 
 
 def _body_extent(batch: TokenizedBatch) -> np.ndarray:
