@@ -87,13 +87,21 @@ def doc_feature_index(batch: TokenizedBatch, features: SentenceFeatures) -> DocF
     counts = np.diff(features.sent_feat_start)
     sentence = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
     sent_doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), np.diff(batch.doc_sent_start))
-    doc = sent_doc[sentence]
-    order = np.lexsort((features.hashes, doc))
-    local = sentence[order] - batch.doc_sent_start[doc[order]]
-    doc_start = np.searchsorted(doc[order], np.arange(batch.n_docs + 1), side="left")
-    return DocFeatureIndex(
-        features.hashes[order], local.astype(np.int32), doc_start.astype(np.int64)
-    )
+    doc_start = features.sent_feat_start[batch.doc_sent_start].astype(np.int64)
+    local = (sentence - batch.doc_sent_start[sent_doc[sentence]]).astype(np.int32)
+    hashes, local = _sort_pairs_by_segment(features.hashes.copy(), local, doc_start)
+    return DocFeatureIndex(hashes, local, doc_start)
+
+
+@njit(cache=True)
+def _sort_pairs_by_segment(values, payload, starts):
+    for i in range(starts.shape[0] - 1):
+        lo, hi = starts[i], starts[i + 1]
+        if hi - lo > 1:
+            order = np.argsort(values[lo:hi])
+            values[lo:hi] = values[lo:hi][order]
+            payload[lo:hi] = payload[lo:hi][order]
+    return values, payload
 
 
 def align_pairs(

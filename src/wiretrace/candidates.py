@@ -59,8 +59,15 @@ def frequent_shingles(postings: Postings, max_df: int) -> np.ndarray:
     return postings.hashes[postings.group_start[:-1][sizes > max_df]]
 
 
-def candidate_pairs(shingles: Shingles, max_df: int = 100, min_shared: int = 2) -> CandidatePairs:
-    """Article pairs that share at least ``min_shared`` shingles of document frequency 2..max_df."""
+def candidate_pairs(
+    shingles: Shingles, max_df: int = 100, min_shared: int = 3, min_share: float = 0.0
+) -> CandidatePairs:
+    """Article pairs sharing at least ``min_shared`` shingles of document frequency 2..max_df,
+    and at least ``min_share`` of the shorter article's shingles.
+
+    The share matters at scale: long articles meet by chance on a few stock
+    phrases ("said in a statement on its website"), copies share whole sentences.
+    """
     postings = build_postings(shingles)
     sizes = np.diff(postings.group_start)
     useful = (sizes >= 2) & (sizes <= max_df)
@@ -77,11 +84,14 @@ def candidate_pairs(shingles: Shingles, max_df: int = 100, min_shared: int = 2) 
     unique_keys = keys[first]
     keep = counts >= min_shared
     unique_keys, counts = unique_keys[keep], counts[keep]
-    return CandidatePairs(
-        (unique_keys >> 32).astype(np.int64),
-        (unique_keys & 0xFFFFFFFF).astype(np.int64),
-        counts.astype(np.int64),
-    )
+    a = (unique_keys >> 32).astype(np.int64)
+    b = (unique_keys & 0xFFFFFFFF).astype(np.int64)
+    if min_share > 0:
+        per_doc = np.bincount(shingles.docs)
+        shorter = np.maximum(np.minimum(per_doc[a], per_doc[b]), 1)
+        keep = counts >= min_share * shorter
+        a, b, counts = a[keep], b[keep], counts[keep]
+    return CandidatePairs(a, b, counts.astype(np.int64))
 
 
 @njit(cache=True)

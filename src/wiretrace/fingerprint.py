@@ -56,11 +56,10 @@ def stopword_hashes() -> np.ndarray:
 
 @dataclass(frozen=True)
 class Shingles:
-    """Hashed token n-grams: ``hashes[i]`` occurs in text ``docs[i]`` at token ``positions[i]``."""
+    """Hashed token n-grams: ``hashes[i]`` occurs in text ``docs[i]``."""
 
     hashes: np.ndarray
     docs: np.ndarray
-    positions: np.ndarray
 
 
 def shingles(batch: TokenizedBatch, n: int) -> Shingles:
@@ -68,8 +67,7 @@ def shingles(batch: TokenizedBatch, n: int) -> Shingles:
     hashes = batch.tok_hash
     total = hashes.shape[0]
     if total < n:
-        empty = np.zeros(0, dtype=np.int64)
-        return Shingles(np.zeros(0, dtype=np.uint64), empty, empty)
+        return Shingles(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
     count = total - n + 1
     combined = hashes[:count].copy()
     for offset in range(1, n):
@@ -77,8 +75,7 @@ def shingles(batch: TokenizedBatch, n: int) -> Shingles:
         combined ^= hashes[offset : offset + count]
     doc_of_tok = _doc_of_token(batch)
     valid = doc_of_tok[:count] == doc_of_tok[n - 1 : n - 1 + count]
-    positions = np.nonzero(valid)[0]
-    return Shingles(combined[positions], doc_of_tok[positions], positions)
+    return Shingles(combined[valid], doc_of_tok[:count][valid])
 
 
 def _doc_of_token(batch: TokenizedBatch) -> np.ndarray:
@@ -112,7 +109,7 @@ def sentence_features(
     if hashes.size == 0:
         return SentenceFeatures(np.zeros(0, np.uint64), np.zeros(n_sent + 1, np.int64))
     features = hashes.copy()
-    keep = ~np.isin(hashes, stopword_hashes()) | unspaced
+    keep = ~_member(hashes, stopword_hashes()) | unspaced
     # An unspaced character stands for the bigram it starts, when it has a neighbour.
     follows = np.zeros(hashes.shape[0], dtype=bool)
     follows[:-1] = unspaced[:-1] & unspaced[1:] & (sent[:-1] == sent[1:])
@@ -127,13 +124,28 @@ def sentence_features(
         keep &= ~excluded[sent]
     features = features[keep]
     sent = sent[keep]
-    order = np.lexsort((features, sent))
-    features, sent = features[order], sent[order]
+    starts = np.searchsorted(sent, np.arange(n_sent + 1), side="left").astype(np.int64)
+    sort_segments(features, starts)
     distinct = np.ones(features.shape[0], dtype=bool)
     distinct[1:] = (features[1:] != features[:-1]) | (sent[1:] != sent[:-1])
     features, sent = features[distinct], sent[distinct]
     starts = np.searchsorted(sent, np.arange(n_sent + 1), side="left")
     return SentenceFeatures(features, starts.astype(np.int64))
+
+
+def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
+    if sorted_set.size == 0:
+        return np.zeros(values.shape[0], dtype=bool)
+    index = np.minimum(np.searchsorted(sorted_set, values), sorted_set.shape[0] - 1)
+    return sorted_set[index] == values
+
+
+@njit(cache=True)
+def sort_segments(values, starts):
+    """Sort ``values[starts[i]:starts[i+1]]`` in place for every i (many small sorts)."""
+    for i in range(starts.shape[0] - 1):
+        if starts[i + 1] - starts[i] > 1:
+            values[starts[i] : starts[i + 1]] = np.sort(values[starts[i] : starts[i + 1]])
 
 
 @njit(cache=True)

@@ -127,6 +127,7 @@ class RunParams:
     ``shingle_size``: tokens per shingle for candidate generation.
     ``max_df``: shingles in more articles than this are boilerplate, not evidence.
     ``min_shared_shingles``: distinct shingles a pair must share to be aligned.
+    ``min_shared_share``: ... and that share of the shorter article's shingles.
     ``min_link_features``: shared sentence features for a pair to count as reuse.
     ``min_link_strength`` and ``link_min_similarity``: a link needs passages of
     similarity at least ``link_min_similarity`` whose shared features times
@@ -136,9 +137,10 @@ class RunParams:
     ``boilerplate``: when a recurring sentence is boilerplate, not reuse.
     """
 
-    shingle_size: int = 5
+    shingle_size: int = 8
     max_df: int = 100
-    min_shared_shingles: int = 2
+    min_shared_shingles: int = 3
+    min_shared_share: float = 0.03
     min_link_features: int = 0
     min_link_strength: float = 10.0
     link_min_similarity: float = 0.65

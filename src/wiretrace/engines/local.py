@@ -104,7 +104,9 @@ def run_articles(
     )
     lap("tokenise")
     grams = shingles(batch, params.shingle_size)
-    pairs = candidate_pairs(grams, params.max_df, params.min_shared_shingles)
+    pairs = candidate_pairs(
+        grams, params.max_df, params.min_shared_shingles, params.min_shared_share
+    )
     del grams
     lap("candidates")
     boilerplate = boilerplate_sentences(batch, [a.outlet for a in articles], params.boilerplate)
