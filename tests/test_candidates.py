@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -11,10 +13,13 @@ from wiretrace.text import tokenize_batch
 
 
 def make_shingles(entries: list[tuple[int, int]]) -> Shingles:
-    """Shingles from (hash, doc) entries; positions are just running numbers."""
-    hashes = np.array([h for h, _ in entries], dtype=np.uint64)
-    docs = np.array([d for _, d in entries], dtype=np.int64)
-    return Shingles(hashes, docs, np.arange(len(entries), dtype=np.int64))
+    """Shingles from (hash, doc) entries (any further column: running numbers)."""
+    columns = {
+        "hashes": np.array([h for h, _ in entries], dtype=np.uint64),
+        "docs": np.array([d for _, d in entries], dtype=np.int64),
+    }
+    running = np.arange(len(entries), dtype=np.int64)
+    return Shingles(**{f.name: columns.get(f.name, running) for f in dataclasses.fields(Shingles)})
 
 
 def pairs_of(result) -> dict[tuple[int, int], int]:

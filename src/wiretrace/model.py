@@ -133,7 +133,9 @@ class RunParams:
     similarity at least ``link_min_similarity`` whose shared features times
     similarity add up to ``min_link_strength`` (solid sentences, not a scatter of
     common phrases).
-    ``min_link_containment``: share of the more contained side's text in passages.
+    ``min_link_containment``: share of the more contained side's text in passages,
+    unless the passages' strength reaches ``strong_link_strength`` (a long article
+    quoting several sentences of another). One stock sentence in common is not reuse.
     ``boilerplate``: when a recurring sentence is boilerplate, not reuse.
     """
 
@@ -144,7 +146,8 @@ class RunParams:
     min_link_features: int = 0
     min_link_strength: float = 10.0
     link_min_similarity: float = 0.65
-    min_link_containment: float = 0.0
+    min_link_containment: float = 0.12
+    strong_link_strength: float = 25.0
     min_shared: int = 3
     min_overlap: float = 0.5
     merge_overlap: float = 0.6

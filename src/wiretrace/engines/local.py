@@ -205,7 +205,10 @@ def measure_pairs(
     reused = (
         (shared >= params.min_link_features)
         & (strength >= params.min_link_strength)
-        & (np.maximum(cont_a, cont_b) >= params.min_link_containment)
+        & (
+            (np.maximum(cont_a, cont_b) >= params.min_link_containment)
+            | (strength >= params.strong_link_strength)
+        )
     )
     exact_a, exact_b = _exact_weighted(texts, a, b, passages, reused, len_a, len_b)
     return PairEvidence(
