@@ -208,12 +208,6 @@ def test_articles_can_be_compared_with_their_metadata():
     assert result.reused and result.source == "a"
 
 
-@pytest.mark.xfail(
-    reason="passage building lets a run step one sentence back in B (dx=1, dy=-1), so two "
-    "swapped sentences form one passage that is still marked verbatim although its two "
-    "sides differ",
-    strict=True,
-)
 def test_swapped_sentences_are_not_one_verbatim_passage():
     a = PARAGRAPHS[0] + "\n\n" + PARAGRAPHS[1]
     b = PARAGRAPHS[1] + "\n\n" + PARAGRAPHS[0]
@@ -224,12 +218,6 @@ def test_swapped_sentences_are_not_one_verbatim_passage():
             assert squash(p.a_text(a)) == squash(p.b_text(b))
 
 
-@pytest.mark.xfail(
-    reason="passages are grouped in A's sentence order only, and a run may step back one "
-    "sentence in B: with a sentence merged into a moved one the grouping differs with the "
-    "order of the arguments",
-    strict=True,
-)
 def test_order_independence_with_a_merged_and_moved_sentence():
     short = "Local shopkeepers warned that the closure could not have come at a worse moment."
     a = REWRITE_MERGED + "\n\n" + PARAGRAPHS[0]

@@ -125,11 +125,6 @@ def test_bad_jsonl_after_accepting_records(fixtures_dir):
     assert "different text" in duplicate.reason
 
 
-@pytest.mark.xfail(
-    reason="orjson refuses a UTF-8 byte order mark, so the first record of a JSONL file saved "
-    "with a BOM is rejected as invalid JSON (the .txt reader accepts a BOM)",
-    strict=True,
-)
 def test_jsonl_with_byte_order_mark(tmp_path):
     path = tmp_path / "bom.jsonl"
     path.write_bytes(
@@ -262,11 +257,6 @@ def test_textdir_file_with_only_metadata_is_rejected(tmp_path):
     assert record.record_id == "empty_story"
 
 
-@pytest.mark.xfail(
-    reason="a lead paragraph that ends with a closing quote is taken for a title line "
-    "(only . ? ! : ; , and 。 count as sentence ends), so it is dropped from the body",
-    strict=True,
-)
 def test_textdir_lead_ending_in_a_quote_is_not_a_title():
     content = (
         "The mayor told residents on Friday: \u201cWe will not be beaten by this.\u201d\n\n"
@@ -277,11 +267,6 @@ def test_textdir_lead_ending_in_a_quote_is_not_a_title():
     assert article.text.startswith("The mayor told residents")
 
 
-@pytest.mark.xfail(
-    reason="the .txt reader takes any first line starting with 'By ' for a byline, so a lead "
-    "sentence 'By noon on Friday ...' becomes the byline and leaves the body",
-    strict=True,
-)
 def test_textdir_lead_starting_with_by_is_not_a_byline():
     content = (
         "By noon on Friday the river had burst its banks in three places.\n\n"

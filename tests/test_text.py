@@ -147,11 +147,6 @@ def test_zero_width_characters_inside_a_word_do_not_split_it(mark):
 
 # A word that ends in a combining mark (decomposed "é", Arabic tanween) must keep the
 # mark: otherwise the token, the sentence and every passage end inside a character.
-@pytest.mark.xfail(
-    reason="tokens end at the last base letter, so a final combining mark (and the full "
-    "stop after it) falls outside the token and the sentence span",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "text, last_word",
     [
@@ -271,11 +266,6 @@ def test_body_start_skips_leading_whitespace():
     assert text[body_start(text) :] == "The agency said."
 
 
-@pytest.mark.xfail(
-    reason="body_start takes any short first line that starts with 'By' for a byline, so a "
-    "lead sentence such as 'By noon on Friday ...' is dropped from the body",
-    strict=True,
-)
 def test_body_start_keeps_a_lead_sentence_that_starts_with_by():
     text = (
         "By noon on Friday the river had burst its banks in three places.\n\n"

@@ -370,9 +370,7 @@ def _align_one(
             y = pair_y[nxt]
             dx = x - prev_x
             dy = y - prev_y
-            if not (0 <= dx <= 1 and -1 <= dy <= 1 and (dx + abs(dy)) > 0):
-                break
-            if dy == -1 and dx == 0:
+            if not (0 <= dx <= 1 and 0 <= dy <= 1 and dx + dy > 0):
                 break
             if (
                 dx == 0

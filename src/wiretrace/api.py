@@ -21,7 +21,7 @@ from .engines.local import (
 from .ingest import read_inputs
 from .lineage import orient
 from .model import Article, Comparison, Direction, Passage, Rejection, RunParams
-from .store import load_articles, write_store
+from .store import load_articles, load_rejections, write_store
 
 
 @dataclass
@@ -78,7 +78,7 @@ def run(
     articles = stored + new_articles
     result = run_articles(articles, rejections, params, progress)
     if db is not None:
-        write_store(db, result, rejections)
+        write_store(db, result, load_rejections(db) + rejections)
     family_sizes = np.bincount(result.lineage.family) if articles else np.zeros(0, np.int64)
     return RunSummary(
         read=read,

@@ -55,6 +55,15 @@ def load_articles(path: str | Path) -> list[Article]:
     ]
 
 
+def load_rejections(path: str | Path) -> list[Rejection]:
+    """Rejections recorded by earlier runs on this store (kept, so none is forgotten)."""
+    if not Path(path).exists():
+        return []
+    with connect(path) as con:
+        rows = con.execute("SELECT origin, reason, record_id FROM rejections").fetchall()
+    return [Rejection(origin, reason, record_id) for origin, reason, record_id in rows]
+
+
 def write_store(path: str | Path, result: RunResult, rejections: list[Rejection]) -> None:
     """Write all results to ``path``, replacing what was there only once complete."""
     target = Path(path)

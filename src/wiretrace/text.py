@@ -244,7 +244,9 @@ def _scan_tokens(codes, char_class, fold):
                 if k == 1:
                     h = (h ^ np.uint64(fold[c])) * fnv_prime
                     last = i
-                elif k != 2:
+                elif k == 2:
+                    last = i  # a trailing combining mark belongs to the word
+                else:
                     break
                 i += 1
             if count >= starts.shape[0]:
@@ -579,7 +581,7 @@ _DATELINE_PATTERNS = (
         + r"\s+"
     ),
 )
-_BYLINE = re.compile(r"(?:By|BY|by)\s+[^\n]{2,80}\n+")
+_BYLINE = re.compile(r"(?:By|BY|by)\s+[^\n.!?]{2,60}\n+")
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,22 @@ def parse_timestamp(value: str | None, now: datetime | None = None) -> Timestamp
     parsed = _parse(text)
     if parsed is None:
         return Timestamp(None, "none", f"unparseable publication time {text[:40]!r}")
+    if parsed is _NO_YEAR:
+        return Timestamp(None, "none", f"publication time {text[:40]!r} has no year")
     problem = None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
         problem = "no time zone; taken as UTC" if _HAS_TIME.search(text) else None
-    utc = parsed.astimezone(timezone.utc)
+    try:
+        utc = parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
+        return Timestamp(None, "none", f"publication time {text[:40]!r} has an impossible time zone")
     now = now or datetime.now(timezone.utc)
     if utc > now:
         return Timestamp(None, "none", f"publication time {text[:40]!r} is in the future")
     if utc < EARLIEST_PLAUSIBLE:
         return Timestamp(None, "none", f"publication time {text[:40]!r} is implausibly old")
-    if _HAS_SECONDS.search(text):
+    if _HAS_SECONDS.search(text) or _UNIX.fullmatch(text):
         precision = "second"
     elif _HAS_TIME.search(text):
         precision = "minute"
@@ -45,17 +50,27 @@ def parse_timestamp(value: str | None, now: datetime | None = None) -> Timestamp
     return Timestamp(utc, precision, problem)
 
 
+_UNIX = re.compile(r"\d{9,11}(\.\d+)?")
+_NO_YEAR = datetime(1, 1, 1)
+_DEFAULT_A = datetime(2001, 1, 1)
+_DEFAULT_B = datetime(2002, 2, 2)
+
+
 def _parse(text: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         pass
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", text):  # Unix seconds
+    if _UNIX.fullmatch(text):  # Unix seconds
         try:
             return datetime.fromtimestamp(float(text), tz=timezone.utc)
         except (OverflowError, OSError, ValueError):
             return None
     try:
-        return date_parser.parse(text)
+        first = date_parser.parse(text, default=_DEFAULT_A)
+        second = date_parser.parse(text, default=_DEFAULT_B)
     except (ValueError, OverflowError, date_parser.ParserError):
         return None
+    if first.year != second.year or first.month != second.month:
+        return _NO_YEAR  # dateutil filled in the year or month from its default
+    return first

@@ -17,6 +17,8 @@ KNOWN_FIELDS = ("id", "text", "outlet", "title", "published_at", "url", "byline"
 def read_jsonl(path: Path) -> Iterator[Article | Rejection]:
     with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, start=1):
+            if line_number == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
             if not line.strip():
                 continue
             yield parse_record(line, f"{path}:{line_number}")

@@ -16,7 +16,7 @@ from dateutil import parser as date_parser
 
 from ..model import Article, Rejection
 
-_BYLINE = re.compile(r"^(?:By|BY)\s+\S.{0,80}$")
+_BYLINE = re.compile(r"^(?:By|BY)\s+[^.!?]{2,60}$")
 _MAX_TITLE = 200
 
 
@@ -91,10 +91,11 @@ def _is_title_line(lines: list[str], position: int) -> bool:
     if position + 1 >= len(lines):
         return False
     line = lines[position].strip()
+    bare = line.rstrip("\"'”’»)] ")
     followed_by_blank = not lines[position + 1].strip()
     return (
         followed_by_blank
         and 0 < len(line) <= _MAX_TITLE
-        and not line.endswith((".", "?", "!", ":", ";", ",", "。"))
+        and not bare.endswith((".", "?", "!", ":", ";", ",", "。", "…"))
         and len(line.split()) <= 25
     )
