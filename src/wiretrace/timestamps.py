@@ -35,7 +35,9 @@ def parse_timestamp(value: str | None, now: datetime | None = None) -> Timestamp
     try:
         utc = parsed.astimezone(timezone.utc)
     except (ValueError, OverflowError):
-        return Timestamp(None, "none", f"publication time {text[:40]!r} has an impossible time zone")
+        return Timestamp(
+            None, "none", f"publication time {text[:40]!r} has an impossible time zone"
+        )
     now = now or datetime.now(timezone.utc)
     if utc > now:
         return Timestamp(None, "none", f"publication time {text[:40]!r} is in the future")
