@@ -135,16 +135,18 @@ def update_level(title: str | None) -> int:
     return level
 
 
-def orient(facts: ArticleFacts, evidence: PairEvidence) -> Orientation:
-    """Decide, for every pair, whether ``a`` is the source of ``b``."""
+def orient(facts: ArticleFacts, evidence: PairEvidence, links_only: bool = False) -> Orientation:
+    """Decide, for every pair (or only the linked ones), whether ``a`` is the source of ``b``."""
     source_is_a = np.zeros(evidence.a.shape[0], dtype=bool)
-    reasons: list[str] = []
-    for k, (a, b) in enumerate(zip(evidence.a.tolist(), evidence.b.tolist())):
+    reasons: list[str] = [""] * evidence.a.shape[0]
+    chosen = np.nonzero(evidence.reused)[0] if links_only else np.arange(evidence.a.shape[0])
+    for k in chosen.tolist():
+        a, b = int(evidence.a[k]), int(evidence.b[k])
         a_first, reason = _orient_pair(
             facts, a, b, evidence.containment_a[k], evidence.containment_b[k]
         )
         source_is_a[k] = a_first
-        reasons.append(reason)
+        reasons[k] = reason
     return Orientation(source_is_a, reasons)
 
 

@@ -138,7 +138,7 @@ def run_articles(
     lap("align")
     evidence = measure_pairs(batch, pairs.a, pairs.b, passages, params, texts)
     facts = article_facts(articles, params)
-    orientation = orient(facts, evidence)
+    orientation = orient(facts, evidence, links_only=True)
     lineage = build_lineage(facts, evidence, orientation)
     lap("lineage")
     return RunResult(
