@@ -9,11 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .align import AlignParams, align_texts
+from .align import align_texts
 from .engines.local import (
     Progress,
     RunResult,
     accept_records,
+    alignment_params,
     article_facts,
     measure_pairs,
     run_articles,
@@ -101,10 +102,7 @@ def compare(a: str | Article, b: str | Article, params: RunParams | None = None)
     params = params or RunParams()
     article_a = a if isinstance(a, Article) else Article(id="a", text=a)
     article_b = b if isinstance(b, Article) else Article(id="b", text=b)
-    align_params = AlignParams(
-        params.min_shared, params.min_overlap, params.merge_overlap, params.neighbour_overlap
-    )
-    batch, table = align_texts(article_a.text, article_b.text, align_params)
+    batch, table = align_texts(article_a.text, article_b.text, alignment_params(params))
     pair_a, pair_b = np.array([0]), np.array([1])
     evidence = measure_pairs(batch, pair_a, pair_b, table, params, [article_a.text, article_b.text])
     facts = article_facts([article_a, article_b], params)

@@ -7,13 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from .engines.local import RunResult
-
-BENCH_KIND = {True: "verbatim", False: "paraphrase"}
 
 
 def article_rows(result: RunResult) -> Iterator[dict[str, Any]]:
@@ -114,65 +109,6 @@ def passage_rows(result: RunResult, only_parent_links: bool = False) -> Iterator
                 "kind": "verbatim" if table.verbatim[row] else "edited",
                 "similarity": round(float(table.similarity[row]), 4),
             }
-
-
-def write_jsonl(path: Path, rows: Iterator[dict[str, Any]]) -> int:
-    count = 0
-    with open(path, "wb") as handle:
-        for row in rows:
-            handle.write(orjson.dumps(row))
-            handle.write(b"\n")
-            count += 1
-    return count
-
-
-def export_bench(result: RunResult, outdir: str | Path) -> dict[str, int]:
-    """The three answer files of ``shared/bench``: families, lineage, passages."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    ids = result.facts.ids
-    labels = family_labels(result)
-    parent = result.lineage.parent
-    counts = {
-        "families": write_jsonl(
-            out / "families.jsonl", ({"id": i, "family": f} for i, f in zip(ids, labels))
-        ),
-        "lineage": write_jsonl(
-            out / "lineage.jsonl",
-            (
-                {"id": ids[i], "parent": ids[p] if p >= 0 else None}
-                for i, p in enumerate(parent.tolist())
-            ),
-        ),
-    }
-
-    def bench_passages() -> Iterator[dict[str, Any]]:
-        for row in passage_rows(result, only_parent_links=True):
-            row["kind"] = "verbatim" if row["kind"] == "verbatim" else "paraphrase"
-            del row["similarity"]
-            yield row
-
-    counts["passages"] = write_jsonl(out / "passages.jsonl", bench_passages())
-    return counts
-
-
-def export_tables(result: RunResult, outdir: str | Path, fmt: str = "jsonl") -> dict[str, int]:
-    """articles, links and passages as JSONL or Parquet files in ``outdir``."""
-    out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True)
-    tables = {
-        "articles": list(article_rows(result)),
-        "links": list(link_rows(result)),
-        "passages": list(passage_rows(result)),
-    }
-    counts = {}
-    for name, rows in tables.items():
-        if fmt == "parquet":
-            pq.write_table(pa.Table.from_pylist(rows), out / f"{name}.parquet")
-        else:
-            write_jsonl(out / f"{name}.jsonl", iter(rows))
-        counts[name] = len(rows)
-    return counts
 
 
 def export_store(db: str | Path, outdir: str | Path, fmt: str = "jsonl") -> dict[str, int]:

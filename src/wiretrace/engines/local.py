@@ -112,9 +112,7 @@ def run_articles(
     boilerplate = boilerplate_sentences(batch, [a.outlet for a in articles], params.boilerplate)
     features = sentence_features(batch, boilerplate)
     index = doc_feature_index(batch, features)
-    align_params = AlignParams(
-        params.min_shared, params.min_overlap, params.merge_overlap, params.neighbour_overlap
-    )
+    align_params = alignment_params(params)
     tables = []
     for start in range(0, len(pairs), ALIGN_CHUNK):
         stop = min(start + ALIGN_CHUNK, len(pairs))
@@ -153,6 +151,12 @@ def run_articles(
         lineage=lineage,
         timings=timings,
         candidate_pairs=len(pairs),
+    )
+
+
+def alignment_params(params: RunParams) -> AlignParams:
+    return AlignParams(
+        params.min_shared, params.min_overlap, params.merge_overlap, params.neighbour_overlap
     )
 
 
