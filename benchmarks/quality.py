@@ -5,7 +5,7 @@ For each seed: generate a corpus with ``shared/bench/make_corpus.py``, run
 run the bench baseline, score both with ``shared/bench/score.py``, and print a
 Markdown table (median over seeds last).
 
-    python benchmarks/quality.py --stories 1000 --seeds 1 2 3 [--profile hard]
+    python benchmarks/quality.py --stories 1000 --seeds 1 2 3 [--profile hard] [--rewrites]
 """
 
 from __future__ import annotations
@@ -49,13 +49,13 @@ def generate(out: Path, stories: int, seed: int, profile: str, total: int | None
     return corpus
 
 
-def run_wiretrace(corpus: Path, workdir: Path) -> tuple[Path, float]:
+def run_wiretrace(corpus: Path, workdir: Path, options: list[str]) -> tuple[Path, float]:
     db = workdir / "wiretrace.duckdb"
     answer = workdir / "wiretrace"
     db.unlink(missing_ok=True)
     started = time.perf_counter()
     subprocess.run(
-        [*WIRETRACE, "run", str(corpus / "articles.jsonl"), "--db", str(db)],
+        [*WIRETRACE, "run", str(corpus / "articles.jsonl"), "--db", str(db), *options],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -100,6 +100,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--rewrites", action="store_true", help="run wiretrace with --rewrites (sentence channel)"
+    )
     args = parser.parse_args()
     if not REUTERS.exists():
         sys.exit(f"Reuters-21578 not found at {REUTERS}")
@@ -108,7 +111,8 @@ def main() -> None:
         corpus = generate(args.out, args.stories, seed, args.profile, args.total)
         workdir = corpus.with_name(corpus.name + "-answers")
         workdir.mkdir(parents=True, exist_ok=True)
-        systems = [("wiretrace", *run_wiretrace(corpus, workdir))]
+        options = ["--rewrites"] if args.rewrites else []
+        systems = [("wiretrace", *run_wiretrace(corpus, workdir, options))]
         if not args.no_baseline:
             systems.append(("baseline", *run_baseline(corpus, workdir)))
         for name, answer, seconds in systems:
@@ -121,7 +125,8 @@ def main() -> None:
                 file=sys.stderr,
             )
     header = "| system | seed | articles | " + " | ".join(c for c, _ in COLUMNS) + " | time (s) |"
-    print(f"\n{args.profile} profile, {args.stories} stories\n")
+    flags = " (wiretrace --rewrites)" if args.rewrites else ""
+    print(f"\n{args.profile} profile, {args.stories} stories{flags}\n")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     for name, seed, n, values, seconds in rows:

@@ -7,11 +7,13 @@ then times read -> exported answer for ``wiretrace run`` + ``wiretrace export
 wall time, articles per second, microseconds per article and peak memory.
 
     python benchmarks/speed.py --sizes 10000 30000 100000 [--repeat 3] [--no-baseline]
+        [--option=--no-changes]   (options passed to ``wiretrace run``)
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +53,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument(
+        "--option", action="append", default=[], help="an option for `wiretrace run` (repeatable)"
+    )
     args = parser.parse_args()
     if not REUTERS.exists():
         sys.exit(f"Reuters-21578 not found at {REUTERS}")
@@ -69,7 +74,7 @@ def main() -> None:
         db = work / "wiretrace.duckdb"
         jobs = {
             "wiretrace": [
-                [*WIRETRACE, "run", str(corpus / "articles.jsonl"), "--db", str(db)],
+                [*WIRETRACE, "run", str(corpus / "articles.jsonl"), "--db", str(db), *args.option],
                 [
                     *WIRETRACE,
                     "export",
@@ -96,7 +101,8 @@ def main() -> None:
         for name, commands in jobs.items():
             runs = []
             for _ in range(args.repeat):
-                db.unlink(missing_ok=True)
+                for leftover in work.glob("wiretrace.duckdb*"):
+                    shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
                 runs.append(measure(commands))
             seconds = statistics.median(r[0] for r in runs)
             peak = max(r[1] for r in runs)

@@ -26,6 +26,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "slow: end-to-end runs that take tens of seconds (run by default)"
     )
+    config.addinivalue_line(
+        "markers", "spark: runs Apache Spark in local mode (run by default; -m 'not spark' skips)"
+    )
+
+
+SHARED = REPO.parent / "shared"
+BENCH_GENERATOR = SHARED / "bench" / "make_corpus.py"
+REUTERS = SHARED / "data" / "reuters21578"
+
+
+@pytest.fixture(scope="session")
+def bench_corpus_1000(tmp_path_factory) -> Path:
+    """A 1,000-article corpus from the news-reuse benchmark's generator (skips without it)."""
+    import subprocess
+    import sys
+
+    if not BENCH_GENERATOR.exists() or not REUTERS.is_dir():
+        pytest.skip("needs ../shared/bench and ../shared/data/reuters21578")
+    out = tmp_path_factory.mktemp("bench1000")
+    subprocess.run(
+        [
+            sys.executable, str(BENCH_GENERATOR), "--reuters", str(REUTERS), "--out", str(out),
+            "--stories", "60", "--total", "1000", "--seed", "11", "--quiet",
+        ],
+        check=True,
+        timeout=600,
+    )  # fmt: skip
+    return out / "articles.jsonl"
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:

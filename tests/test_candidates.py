@@ -101,3 +101,60 @@ def test_max_df_also_applies_to_real_texts(max_df):
     batch = tokenize_batch(texts)
     assert len(candidate_pairs(shingles(batch, 5), max_df=max_df, min_shared=1)) == 0
     assert len(candidate_pairs(shingles(batch, 5), max_df=3, min_shared=1)) == 3
+
+
+# --- the bucketed sort and the sentence channel ----------------------------------------
+
+
+def test_bucketed_postings_equal_a_plain_two_key_sort():
+    rng = np.random.default_rng(11)
+    hashes = rng.integers(0, 2**62, 5000, dtype=np.int64).astype(np.uint64)
+    hashes[::7] = hashes[3]  # repeats within and across documents
+    docs = np.sort(rng.integers(0, 300, 5000))
+    postings = build_postings(Shingles(hashes, docs))
+    order = np.lexsort((docs, hashes))
+    expected = sorted(set(zip(hashes[order].tolist(), docs[order].tolist())))
+    assert list(zip(postings.hashes.tolist(), postings.docs.tolist())) == expected
+
+
+def _sentence_channel_pairs(texts: list[str], bands=None):
+    from wiretrace.candidates import SentenceBands, sentence_band_hashes, sentence_pairs
+    from wiretrace.fingerprint import sentence_features
+
+    bands = bands or SentenceBands()
+    batch = tokenize_batch(texts)
+    features = sentence_features(batch)
+    grams = sentence_band_hashes(
+        features.sent_feat_start, features.hashes, batch.doc_sent_start, bands
+    )
+    return pairs_of(sentence_pairs(grams, bands.max_df))
+
+
+ORIGINAL = (
+    "The regional water authority approved a plan on Tuesday to build two desalination "
+    "plants near the northern harbour at a cost of 410 million euros. Work starts in spring."
+)
+REWRITE = (
+    "Two desalination plants costing 410 million euros will be built near the northern "
+    "harbour under a plan the regional water authority approved on Tuesday. Locals cheered."
+)
+OTHER = (
+    "A ferry company added three crossings a day to the island route for the summer. "
+    "Tickets go on sale next week, the company said in a statement on its website."
+)
+
+
+def test_sentence_channel_finds_a_reordered_rewrite_that_shares_no_long_ngram():
+    grams = shingles(tokenize_batch([ORIGINAL, REWRITE]), 8)
+    assert len(candidate_pairs(grams, min_shared=1)) == 0
+    assert (0, 1) in _sentence_channel_pairs([ORIGINAL, REWRITE, OTHER])
+    assert (0, 2) not in _sentence_channel_pairs([ORIGINAL, REWRITE, OTHER])
+
+
+def test_union_pairs_keeps_ngram_counts_and_adds_sentence_pairs():
+    from wiretrace.candidates import CandidatePairs, union_pairs
+
+    first = CandidatePairs(np.array([0, 1]), np.array([2, 3]), np.array([5, 7]))
+    second = CandidatePairs(np.array([0, 0]), np.array([1, 2]), np.array([1, 1]))
+    merged = union_pairs(first, second)
+    assert pairs_of(merged) == {(0, 1): 0, (0, 2): 5, (1, 3): 7}

@@ -87,7 +87,7 @@ def test_sentence_hashes_equal_for_the_same_words():
 
 # --- boilerplate -------------------------------------------------------------------------
 
-NEWSLETTER = "Sign up for our weekly newsletter to get the best local stories in your inbox."
+NEWSLETTER = "Our weekly newsletter brings the best local stories to your inbox every Friday."
 STORIES = [
     "The library will open on Sundays from next month. Staff numbers will rise by four. "
     "The council agreed the change on Monday. Parents welcomed the news.",
@@ -150,13 +150,29 @@ def test_a_line_in_too_few_articles_or_spread_over_outlets_is_not_boilerplate():
 
 def test_short_credit_line_in_many_articles_is_boilerplate():
     texts = [
-        f"Story number {i} has its own opening words here. Source: Harwick Wire" for i in range(12)
+        f"Story number {i} has its own opening words here. Harwick Wire photo desk" for i in range(12)
     ]
     outlets = [f"Outlet {i}" for i in range(12)]
     rules = BoilerplateRules(short_docs=10, short_tokens=8)
     found = flagged_sentences(texts, outlets, rules)
-    assert {sentence for _, sentence in found} == {"Source: Harwick Wire"}
+    assert {sentence for _, sentence in found} == {"Harwick Wire photo desk"}
     assert flagged_sentences(texts[:9], outlets[:9], rules) == set()
+
+
+def test_credit_and_service_lines_are_boilerplate_even_once():
+    text = (
+        "The mill will close in June, its owner said. "
+        "Sources close to the owner said a buyer was being sought. "
+        "This report includes material from the Harwick Herald. "
+        "Reporting by Ann Lee; Editing by Tom Ray. "
+        "Staff writers contributed to this report."
+    )
+    found = {sentence for _, sentence in flagged_sentences([text], ["Harwick Times"])}
+    assert found == {
+        "This report includes material from the Harwick Herald.",
+        "Reporting by Ann Lee; Editing by Tom Ray.",
+        "Staff writers contributed to this report.",
+    }
 
 
 @pytest.mark.parametrize("texts", [[], [""], ["", "   "]])

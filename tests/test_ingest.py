@@ -146,23 +146,25 @@ def test_binary_txt_is_rejected(fixtures_dir):
     assert "text" in record.reason.lower()
 
 
-def test_non_utf8_text_file_is_rejected_with_the_offset(tmp_path):
+def test_non_utf8_text_file_is_kept_with_a_warning_naming_the_offset(tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("Le caf\u00e9 a ferm\u00e9 ses portes hier soir.".encode("latin-1"))
     (record,) = list(read_inputs([path]))
-    assert isinstance(record, Rejection)
-    assert "utf-8" in record.reason.lower()
-    assert "6" in record.reason  # the first bad byte is at offset 6
+    assert isinstance(record, Article)
+    assert record.text == "Le caf\u00e9 a ferm\u00e9 ses portes hier soir."
+    (warning,) = record.metadata["ingest_warnings"]
+    assert "utf-8" in warning.lower()
+    assert "offset 6" in warning  # the first bad byte
 
 
 def test_missing_path_and_unsupported_suffix_are_rejected(tmp_path):
-    other = tmp_path / "table.csv"
+    other = tmp_path / "table.xlsx"
     other.write_text("id,text\n1,hello\n", encoding="utf-8")
     missing = tmp_path / "nowhere.jsonl"
     records = list(read_inputs([missing, other]))
     assert all(isinstance(r, Rejection) for r in records)
     assert [r.origin for r in records] == [str(missing), str(other)]
-    assert ".csv" in records[1].reason
+    assert ".xlsx" in records[1].reason
 
 
 def test_empty_folder_is_rejected(tmp_path):

@@ -286,3 +286,49 @@ def test_parent_links_that_close_a_cycle_are_broken():
     assert parent == {"x": None, "y": "x", "z": "y"}
     assert lineage.root.tolist() == [0, 0, 0]
     assert len(set(lineage.family.tolist())) == 1
+
+
+def _three_article_facts(texts: list[str], outlets: list[str], wire: list[bool]) -> ArticleFacts:
+    from wiretrace.text import dateline_place
+
+    return ArticleFacts(
+        ids=["child", "first", "second"],
+        outlets=outlets,
+        titles=[None] * 3,
+        texts=texts,
+        timestamps=[Timestamp(None, "none", "no publication time")] * 3,
+        wire=wire,
+        dateline_places=[dateline_place(t) for t in texts],
+    )
+
+
+def _child_options(scores: list[float]) -> tuple[PairEvidence, Orientation]:
+    # pairs (child, first) and (child, second); the second article of each pair is the source
+    evidence = _evidence([(0, 1), (0, 2)], scores)
+    return evidence, Orientation(np.array([False, False]), ["published earlier"] * 2)
+
+
+def test_a_source_the_text_credits_is_the_parent_though_the_wire_explains_a_bit_more():
+    child = FULL + "\n\nThis story first appeared in the Harwick Herald."
+    facts = _three_article_facts(
+        [child, FULL, FULL], ["Gazette", "Reuters", "Harwick Herald"], [False, True, False]
+    )
+    evidence, orientation = _child_options([0.93, 0.88])
+    lineage = build_lineage(facts, evidence, orientation)
+    assert lineage.parent[0] == 2
+    assert "credits Harwick Herald" in lineage.parent_reason[0]
+    # without the credit line the wire wins
+    facts = _three_article_facts(
+        [FULL, FULL, FULL], ["Gazette", "Reuters", "Harwick Herald"], [False, True, False]
+    )
+    assert build_lineage(facts, evidence, orientation).parent[0] == 1
+
+
+def test_a_dateline_comes_from_a_parent_that_has_it():
+    child = "SELVIK — " + FULL
+    with_dateline = "SELVIK, March 3 (Reuters) - " + FULL
+    facts = _three_article_facts(
+        [child, FULL, with_dateline], ["Gazette", "Daily", "Reuters"], [False, False, True]
+    )
+    evidence, orientation = _child_options([0.95, 0.9])
+    assert build_lineage(facts, evidence, orientation).parent[0] == 2

@@ -407,10 +407,17 @@ def _align_one(
 
 
 def align_texts(
-    text_a: str, text_b: str, params: AlignParams = AlignParams()
+    text_a: str, text_b: str, params: AlignParams = AlignParams(), variants=None
 ) -> tuple[TokenizedBatch, PassageTable]:
-    """Align two texts directly (no candidate stage)."""
+    """Align two texts directly (no candidate stage).
+
+    ``variants``: rules (``variants.load_variants``) applied to the tokens first, if given.
+    """
     batch = tokenize_batch([text_a, text_b], [body_start(text_a), body_start(text_b)])
+    if variants is not None:
+        from .variants import apply_variants
+
+        batch = apply_variants(batch, [text_a, text_b], variants)
     features = sentence_features(batch)
     index = doc_feature_index(batch, features)
     table = align_pairs(batch, features, index, np.array([0]), np.array([1]), params)

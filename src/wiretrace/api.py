@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +19,13 @@ from .engines.local import (
     measure_pairs,
     run_articles,
 )
+from .index import StoreIndex, write_store_with_index
 from .ingest import read_inputs
-from .lineage import orient
-from .model import Article, Comparison, Direction, Passage, Rejection, RunParams
-from .store import load_articles, load_rejections, write_store
+from .ingest.metadata import warnings_of
+from .lineage import PairEvidence, orient
+from .model import Article, Comparison, Direction, Passage, QueryMatch, Rejection, RunParams
+from .similarity import SentencePair, compare_sentences
+from .store import load_articles, load_rejections
 
 
 @dataclass
@@ -41,6 +44,8 @@ class RunSummary:
     seconds: float
     rejections: list[Rejection] = field(default_factory=list)
     result: RunResult | None = None
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, warning) of kept records
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (``add``)
 
 
 def run(
@@ -49,37 +54,56 @@ def run(
     params: RunParams | None = None,
     strict: bool = False,
     progress: Progress | None = None,
+    column_map: Mapping[str, str] | None = None,
+    engine: str = "local",
 ) -> RunSummary:
     """Read ``inputs``, find reuse, families and lineage; write the store at ``db`` if given.
 
     Articles already in the store are kept and analysed together with the new ones,
-    so running again on the same input gives the same store.
+    so running again on the same input gives the same store. ``column_map`` names the
+    column of each article field in tables (``{"text": "body"}``). ``strict`` stops
+    (``ValueError``) at the first record that would be rejected.
     """
     started = time.perf_counter()
     params = params or RunParams()
     stored = load_articles(db) if db is not None else []
     stored_by_id = {a.id: a for a in stored}
-    records, already = [], 0
-    read = 0
-    for record in read_inputs(inputs):
-        read += 1
-        if isinstance(record, Article) and record.id in stored_by_id:
-            if stored_by_id[record.id].text == record.text:
-                already += 1
-                continue
-            record = Rejection(
-                record.origin,
-                f"id {record.id!r} is already stored with a different text",
-                record.id,
-            )
-        records.append(record)
-        if progress:
-            progress("read", 1, None)
-    new_articles, rejections = accept_records(records, strict=strict)
+    read = already = 0
+
+    def new_records() -> Iterator[Article | Rejection]:
+        nonlocal read, already
+        for record in read_inputs(inputs, column_map):
+            read += 1
+            if isinstance(record, Article) and record.id in stored_by_id:
+                if stored_by_id[record.id].text == record.text:
+                    already += 1
+                    continue
+                record = Rejection(
+                    record.origin,
+                    f"id {record.id!r} is already stored with a different text",
+                    record.id,
+                )
+            yield record
+            if progress:
+                progress("read", 1, None)
+
+    # accept_records consumes the stream, so --strict stops at the first bad record
+    new_articles, rejections = accept_records(new_records(), strict=strict)
     articles = stored + new_articles
-    result = run_articles(articles, rejections, params, progress)
+    if engine == "spark":  # the same stages on Apache Spark (engines/spark.py); no n-gram index
+        from .engines.spark import run_articles_spark
+
+        result = run_articles_spark(articles, rejections, params, progress)
+    elif engine == "local":
+        result = run_articles(articles, rejections, params, progress, keep_index=db is not None)
+    else:
+        raise ValueError(f"unknown engine {engine!r}: use 'local' or 'spark'")
     if db is not None:
-        write_store(db, result, load_rejections(db) + rejections)
+        # a rerun meets the same bad records again: one rejection per origin, the latest
+        known = {r.origin: r for r in load_rejections(db)}
+        known.update((r.origin, r) for r in rejections)
+        write_store_with_index(db, result, list(known.values()))
+        result.index = None  # persisted; not kept in memory
     family_sizes = np.bincount(result.lineage.family) if articles else np.zeros(0, np.int64)
     return RunSummary(
         read=read,
@@ -94,15 +118,28 @@ def run(
         seconds=time.perf_counter() - started,
         rejections=rejections,
         result=result,
+        warnings=[(a.origin, w) for a in new_articles for w in warnings_of(a)],
     )
 
 
 def compare(a: str | Article, b: str | Article, params: RunParams | None = None) -> Comparison:
-    """Align two texts (or articles): passages, containment both ways, and which is the source."""
+    """Align two texts (or articles): passages, containment both ways, and which is the source.
+
+    Two texts of one or two sentences each are compared as sentences (``similarity.py``):
+    ``reused`` says whether one restates or trims the other, ``similarity`` how closely, and
+    a reused pair has one passage spanning both.
+    """
     params = params or RunParams()
     article_a = a if isinstance(a, Article) else Article(id="a", text=a)
     article_b = b if isinstance(b, Article) else Article(id="b", text=b)
-    batch, table = align_texts(article_a.text, article_b.text, alignment_params(params))
+    sentences = compare_sentences(
+        article_a.text, article_b.text, variants=params.variants, semantic=params.semantic
+    )
+    if sentences is not None:
+        return _sentence_comparison(article_a, article_b, sentences, params)
+    batch, table = align_texts(
+        article_a.text, article_b.text, alignment_params(params), params.variants
+    )
     pair_a, pair_b = np.array([0]), np.array([1])
     evidence = measure_pairs(batch, pair_a, pair_b, table, params, [article_a.text, article_b.text])
     facts = article_facts([article_a, article_b], params)
@@ -136,3 +173,76 @@ def compare(a: str | Article, b: str | Article, params: RunParams | None = None)
         similarity=round(similarity, 4),
         direction=Direction(source, reason),
     )
+
+
+def _sentence_comparison(
+    article_a: Article, article_b: Article, pair: SentencePair, params: RunParams
+) -> Comparison:
+    """``compare``'s answer for two texts of one or two sentences: one passage if reused."""
+    passages = []
+    if pair.reused:
+        passages.append(
+            Passage(*pair.a_span, *pair.b_span, "verbatim" if pair.same_words else "edited",
+                    round(pair.similarity, 4))
+        )  # fmt: skip
+    containment_a = pair.containment_a if pair.reused else 0.0
+    containment_b = pair.containment_b if pair.reused else 0.0
+    source, reason = None, "no reuse found"
+    if pair.reused:
+        evidence = PairEvidence(
+            a=np.array([0]), b=np.array([1]),
+            containment_a=np.array([containment_a]), containment_b=np.array([containment_b]),
+            weighted_a=np.array([pair.similarity]), weighted_b=np.array([pair.similarity]),
+            exact_a=np.zeros(1), exact_b=np.zeros(1), shared=np.zeros(1, np.int64),
+            passages=np.ones(1, np.int64), reused=np.ones(1, bool),
+        )  # fmt: skip
+        orientation = orient(article_facts([article_a, article_b], params), evidence)
+        reason = orientation.reason[0]
+        if not reason.startswith("undetermined"):
+            source = "a" if orientation.source_is_a[0] else "b"
+    return Comparison(
+        passages=passages,
+        containment_a=round(containment_a, 4),
+        containment_b=round(containment_b, 4),
+        source=source,
+        reused=pair.reused,
+        similarity=round(pair.similarity, 4),
+        direction=Direction(source, reason),
+    )
+
+
+def add(
+    inputs: Iterable[str | Path],
+    db: str | Path,
+    params: RunParams | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+    column_map: Mapping[str, str] | None = None,
+) -> RunSummary:
+    """Add ``inputs`` to the store at ``db``, comparing only the new articles with the stored
+    ones and each other; the store ends as a full ``run`` over all of them would leave it.
+
+    ``pairs`` in the summary counts the pairs aligned by this call; links, passages and
+    families are the store's totals. A store without an n-gram index gets a full run.
+    """
+    from .incremental import add_articles
+
+    return add_articles(inputs, db, params, strict, progress, column_map)
+
+
+def query(
+    text: str, db: str | Path | StoreIndex, params: RunParams | None = None
+) -> list[QueryMatch]:
+    """The stored articles that ``text`` (not in the store) likely reuses, best evidence first.
+
+    ``db`` is a store path, or a store opened once with ``open_store`` for many queries.
+    Only the persisted n-gram index and the candidates' texts are read.
+    """
+    from .querying import query as query_store
+
+    return query_store(text, db, params)
+
+
+def open_store(db: str | Path) -> StoreIndex:
+    """Open a store for repeated ``query`` calls (close it, or use it in a ``with`` block)."""
+    return StoreIndex(db)

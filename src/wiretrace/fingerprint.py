@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .text import TokenizedBatch, token_hashes
 
@@ -64,23 +64,27 @@ class Shingles:
 
 def shingles(batch: TokenizedBatch, n: int) -> Shingles:
     """Every run of ``n`` consecutive tokens inside one text, hashed to 64 bits."""
-    hashes = batch.tok_hash
-    total = hashes.shape[0]
-    if total < n:
-        return Shingles(np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64))
-    count = total - n + 1
-    combined = hashes[:count].copy()
-    for offset in range(1, n):
-        combined *= _PRIME
-        combined ^= hashes[offset : offset + count]
-    doc_of_tok = _doc_of_token(batch)
-    valid = doc_of_tok[:count] == doc_of_tok[n - 1 : n - 1 + count]
-    return Shingles(combined[valid], doc_of_tok[:count][valid])
+    per_doc = np.maximum(np.diff(batch.doc_tok_start) - n + 1, 0)
+    out_start = np.zeros(per_doc.shape[0] + 1, dtype=np.int64)
+    np.cumsum(per_doc, out=out_start[1:])
+    hashes, docs = _shingle_hashes(batch.tok_hash, batch.doc_tok_start, out_start, n)
+    return Shingles(hashes, docs)
 
 
-def _doc_of_token(batch: TokenizedBatch) -> np.ndarray:
-    counts = np.diff(batch.doc_tok_start)
-    return np.repeat(np.arange(batch.n_docs, dtype=np.int64), counts)
+@njit(parallel=True, cache=True)
+def _shingle_hashes(tok_hash, doc_tok_start, out_start, n):
+    hashes = np.empty(out_start[-1], dtype=np.uint64)
+    docs = np.empty(out_start[-1], dtype=np.int64)
+    prime = np.uint64(_PRIME)
+    for d in prange(out_start.shape[0] - 1):
+        first = doc_tok_start[d]
+        for i in range(out_start[d + 1] - out_start[d]):
+            combined = tok_hash[first + i]
+            for offset in range(1, n):
+                combined = combined * prime ^ tok_hash[first + i + offset]
+            hashes[out_start[d] + i] = combined
+            docs[out_start[d] + i] = d
+    return hashes, docs
 
 
 @dataclass(frozen=True)
@@ -136,8 +140,17 @@ def sentence_features(
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
     if sorted_set.size == 0:
         return np.zeros(values.shape[0], dtype=bool)
-    index = np.minimum(np.searchsorted(sorted_set, values), sorted_set.shape[0] - 1)
-    return sorted_set[index] == values
+    return _member_sorted(values, sorted_set)
+
+
+@njit(parallel=True, cache=True)
+def _member_sorted(values, sorted_set):
+    found = np.empty(values.shape[0], dtype=np.bool_)
+    last = sorted_set.shape[0] - 1
+    for i in prange(values.shape[0]):
+        j = min(np.searchsorted(sorted_set, values[i]), last)
+        found[i] = sorted_set[j] == values[i]
+    return found
 
 
 @njit(cache=True)
@@ -165,6 +178,82 @@ def sentence_hashes(batch: TokenizedBatch) -> np.ndarray:
     return _sentence_hashes(batch.tok_hash, batch.sent_first_tok)
 
 
+# Credit and service lines: they name who contributed or where a story appeared, and
+# recur across unrelated stories; they are evidence of attribution, not of reuse.
+CREDIT_OPENERS = (
+    "reporting by", "additional reporting by", "editing by", "writing by", "compiled by",
+    "this report includes material from", "material from", "this story first appeared in",
+    "this article first appeared in", "this story was originally published by",
+    "this article was originally published by", "originally published by",
+    "republished with permission from", "compiled from wire reports",
+    "from staff and wire reports", "staff and wire reports", "source",
+    "copyright", "all rights reserved", "sign up for", "click here", "follow us on",
+    "читайте также", "подписывайтесь на", "источник", "责任编辑", "来源",
+)  # fmt: skip
+CREDIT_CLOSERS = (
+    "contributed to this report", "contributed to this story", "contributed to this article",
+    "contributed reporting", "was used in this report", "all rights reserved",
+)  # fmt: skip
+CREDIT_MAX_TOKENS = 16
+
+
+@lru_cache(maxsize=1)
+def _credit_phrase_hashes() -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of the opener and closer phrases, as ``_prefix_suffix_hashes`` computes them."""
+    from .text import tokenize_batch
+
+    def phrase_hashes(phrases: tuple[str, ...]) -> np.ndarray:
+        batch = tokenize_batch(list(phrases))
+        out = []
+        for d in range(batch.n_docs):
+            words = batch.tok_hash[batch.doc_tok_start[d] : batch.doc_tok_start[d + 1]]
+            out.append(_fold_hashes(words))
+        return np.unique(np.array(out, dtype=np.uint64))
+
+    return phrase_hashes(CREDIT_OPENERS), phrase_hashes(CREDIT_CLOSERS)
+
+
+@njit(cache=True)
+def _fold_hashes(words):
+    h = np.uint64(0x84222325CBF29CE4)
+    for k in range(words.shape[0]):
+        h = (h ^ words[k]) * np.uint64(0x100000001B3)
+    return h
+
+
+@njit(cache=True)
+def _credit_kernel(tok_hash, sent_first_tok, openers, closers, max_tokens):
+    n = sent_first_tok.shape[0] - 1
+    out = np.zeros(n, dtype=np.bool_)
+    for s in range(n):
+        first, end = sent_first_tok[s], sent_first_tok[s + 1]
+        if end - first > max_tokens or end == first:
+            continue
+        h = np.uint64(0x84222325CBF29CE4)
+        for k in range(first, min(end, first + 7)):
+            h = (h ^ tok_hash[k]) * np.uint64(0x100000001B3)
+            j = min(np.searchsorted(openers, h), openers.shape[0] - 1)
+            if openers[j] == h:
+                out[s] = True
+        for start in range(max(first, end - 6), end):
+            h = np.uint64(0x84222325CBF29CE4)
+            for k in range(start, end):
+                h = (h ^ tok_hash[k]) * np.uint64(0x100000001B3)
+            j = min(np.searchsorted(closers, h), closers.shape[0] - 1)
+            if closers[j] == h:
+                out[s] = True
+    return out
+
+
+def credit_lines(batch: TokenizedBatch) -> np.ndarray:
+    """A boolean per sentence: a short credit or service line ("Reporting by …",
+    "… contributed to this report", "This story first appeared in …")."""
+    openers, closers = _credit_phrase_hashes()
+    return _credit_kernel(
+        batch.tok_hash, batch.sent_first_tok, openers, closers, CREDIT_MAX_TOKENS
+    )
+
+
 @dataclass(frozen=True)
 class BoilerplateRules:
     """When a sentence that recurs is boilerplate rather than a reused story.
@@ -188,24 +277,62 @@ def boilerplate_sentences(
     batch: TokenizedBatch, outlets: list[str | None], rules: BoilerplateRules = BoilerplateRules()
 ) -> np.ndarray:
     """A boolean per sentence: True where the sentence is boilerplate by ``rules``."""
-    hashes = sentence_hashes(batch)
-    if hashes.size == 0:
+    keys = sentence_keys(batch)
+    if keys.hashes.size == 0:
         return np.zeros(0, dtype=bool)
+    return boilerplate_flags(keys, outlet_codes(outlets)[keys.doc], rules)
+
+
+@dataclass(frozen=True)
+class SentenceKeys:
+    """What the boilerplate rules look at, one row per sentence (parallel arrays).
+
+    ``hashes``: the sentence's words (``sentence_hashes``); ``doc``: its article number;
+    ``from_end``: sentences after it in its article; ``lengths``: its tokens.
+    """
+
+    hashes: np.ndarray
+    doc: np.ndarray
+    from_end: np.ndarray
+    lengths: np.ndarray
+    credit: np.ndarray | None = None  # ``credit_lines``: flagged whatever their frequency
+
+
+def sentence_keys(batch: TokenizedBatch, first_doc: int = 0) -> SentenceKeys:
+    """The boilerplate keys of every sentence in ``batch``, articles numbered from ``first_doc``."""
+    hashes = sentence_hashes(batch)
     sents_per_doc = np.diff(batch.doc_sent_start)
     doc = np.repeat(np.arange(batch.n_docs, dtype=np.int64), sents_per_doc)
     from_end = batch.doc_sent_start[doc + 1] - np.arange(hashes.shape[0]) - 1
     lengths = np.diff(batch.sent_first_tok)
+    return SentenceKeys(hashes, doc + first_doc, from_end, lengths, credit_lines(batch))
+
+
+def boilerplate_flags(
+    keys: SentenceKeys, outlet_of_sentence: np.ndarray, rules: BoilerplateRules = BoilerplateRules()
+) -> np.ndarray:
+    """The boilerplate rules over sentence rows; ``outlet_of_sentence`` is each row's outlet code
+    (``outlet_codes``; -1 for none).
+
+    A row's flag depends only on the rows with the same sentence hash, so any subset of a
+    corpus that holds every row of its hashes gets the flags the whole corpus would give it
+    (what incremental runs and the Spark engine rely on).
+    """
+    hashes, doc = keys.hashes, keys.doc
+    if hashes.size == 0:
+        return np.zeros(0, dtype=bool)
     doc_freq = _count_distinct(hashes, doc)
     flagged = doc_freq >= rules.any_docs
-    flagged |= (doc_freq >= rules.short_docs) & (lengths <= rules.short_tokens)
-    outlet_of_sentence = _codes(outlets)[doc]
+    flagged |= (doc_freq >= rules.short_docs) & (keys.lengths <= rules.short_tokens)
     known = outlet_of_sentence >= 0
     # the same sentence in several articles of one outlet, at their end
     group = hashes ^ (outlet_of_sentence.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     per_outlet = _count_distinct(group, doc)
-    tail = (from_end < rules.tail_sentences).astype(np.int64)
+    tail = (keys.from_end < rules.tail_sentences).astype(np.int64)
     tail_share = _group_mean(group, tail)
     flagged |= known & (per_outlet >= rules.outlet_docs) & (tail_share >= 0.8)
+    if keys.credit is not None:
+        flagged |= keys.credit
     return flagged
 
 
@@ -227,7 +354,8 @@ def _group_mean(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     return (sums / counts)[inverse]
 
 
-def _codes(values: list[str | None]) -> np.ndarray:
+def outlet_codes(values: list[str | None]) -> np.ndarray:
+    """A number per outlet in order of first appearance (-1 for none)."""
     table: dict[str, int] = {}
     return np.array(
         [-1 if v is None else table.setdefault(v, len(table)) for v in values], dtype=np.int64

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -70,7 +71,10 @@ DEFAULT_WIRE_AGENCIES = (
 
 _UPDATE_MARK = re.compile(r"^\s*(?:CORRECTED-|REFILE-|RPT-)*(?:UPDATE\s*(\d+)\s*-)?", re.IGNORECASE)
 
-TIE_TOLERANCE = 0.005
+TIE_TOLERANCE = 0.01
+# A non-wire source named in the derivative's text ("This story first appeared in X")
+# is its parent if it explains nearly as much of it as the best candidate does.
+CREDITED_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ class ArticleFacts:
     texts: list[str]
     timestamps: list[Timestamp]
     wire: list[bool]
+    # the place of each text's dateline ("NEW YORK" of "NEW YORK, March 3 (Reuters) -"), if any
+    dateline_places: list[str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -117,11 +123,16 @@ class Lineage:
     family: np.ndarray  # family number per article (0..n_families-1), singletons included
 
 
+@lru_cache(maxsize=65536)
 def is_wire_outlet(outlet: str | None, agencies: tuple[str, ...] = DEFAULT_WIRE_AGENCIES) -> bool:
     if not outlet:
         return False
-    name = outlet.strip().casefold()
-    return any(name == agency.casefold() for agency in agencies)
+    return outlet.strip().casefold() in _casefolded(agencies)
+
+
+@lru_cache(maxsize=64)
+def _casefolded(agencies: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(agency.casefold() for agency in agencies)
 
 
 def update_level(title: str | None) -> int:
@@ -207,7 +218,7 @@ def build_lineage(facts: ArticleFacts, evidence: PairEvidence, orientation: Orie
     reason = [""] * n
     for child in range(n):
         if options[child]:
-            src, sc, why = _best_parent(facts, options[child], orientation)
+            src, sc, why = _best_parent(facts, child, options[child], orientation)
             parent[child], score[child], reason[child] = src, sc, why
     _break_cycles(parent, score, reason)
     family = _components(n, evidence.a[links], evidence.b[links])
@@ -216,8 +227,22 @@ def build_lineage(facts: ArticleFacts, evidence: PairEvidence, orientation: Orie
 
 
 def _best_parent(
-    facts: ArticleFacts, options: list[tuple[float, int, int]], orientation: Orientation
+    facts: ArticleFacts, child: int, options: list[tuple[float, int, int]], orientation: Orientation
 ) -> tuple[int, float, str]:
+    best = max(score for score, _, _ in options)
+    credited = [
+        opt
+        for opt in options
+        if opt[0] >= best - CREDITED_TOLERANCE
+        and not facts.wire[opt[1]]
+        and facts.outlets[opt[1]] != facts.outlets[child]
+        and _credits(facts.texts[child], facts.outlets[opt[1]])
+    ]
+    if len(credited) == 1:
+        score, source, link = credited[0]
+        why = f"{orientation.reason[link]}; the text credits {facts.outlets[source]}"
+        return source, score, why
+    options = _keep_dateline_donors(facts, child, options, best)
     best = max(score for score, _, _ in options)
     tied = [opt for opt in options if opt[0] >= best - TIE_TOLERANCE]
 
@@ -237,6 +262,21 @@ def _best_parent(
     if len(tied) > 1:
         why += "; closest of several similar sources (wire first, then latest)"
     return chosen[1], chosen[0], why
+
+
+def _keep_dateline_donors(
+    facts: ArticleFacts, child: int, options: list[tuple[float, int, int]], best: float
+) -> list[tuple[float, int, int]]:
+    """A copy's dateline comes from its parent: among close candidates, drop those whose
+    text has no dateline with the child's place, when some candidate has one."""
+    places = facts.dateline_places
+    if places is None or not places[child]:
+        return options
+    close = [opt for opt in options if opt[0] >= best - CREDITED_TOLERANCE]
+    with_place = [opt for opt in close if places[opt[1]] == places[child]]
+    if not with_place or len(with_place) == len(close):
+        return options
+    return with_place + [opt for opt in options if opt[0] < best - CREDITED_TOLERANCE]
 
 
 def _break_cycles(parent: np.ndarray, score: np.ndarray, reason: list[str]) -> None:
@@ -274,3 +314,32 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     graph = coo_matrix((np.ones(a.shape[0], dtype=np.int8), (a, b)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return labels.astype(np.int64)
+
+
+def relations(parent: np.ndarray, outlets: list[str | None]) -> list[str]:
+    """Each article's relation to its parent: ``original``, ``update`` (a later version by
+    the same outlet) or ``copy``."""
+    out = []
+    for child, p in enumerate(parent.tolist()):
+        if p < 0:
+            out.append("original")
+        elif outlets[child] and outlets[child] == outlets[p]:
+            out.append("update")
+        else:
+            out.append("copy")
+    return out
+
+
+def uncovered_length(spans: list[tuple[int, int]], covered: list[tuple[int, int]]) -> int:
+    """Characters of ``spans`` outside every span of ``covered``."""
+    total = 0
+    merged = sorted(covered)
+    for start, end in spans:
+        position = start
+        for c_start, c_end in merged:
+            if c_end <= position or c_start >= end:
+                continue
+            total += max(0, c_start - position)
+            position = max(position, c_end)
+        total += max(0, end - position)
+    return total

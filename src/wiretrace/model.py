@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from .candidates import SentenceBands
 from .fingerprint import BoilerplateRules
+
+if TYPE_CHECKING:
+    from .variants import VariantRules
 
 PassageKind = Literal["verbatim", "edited"]
 
@@ -95,6 +99,24 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class QueryMatch:
+    """A stored article that is a likely source of a queried text (``wiretrace.query``).
+
+    In ``passages``, side ``a`` is the query text and side ``b`` the stored article.
+    ``containment_query``: share of the query inside the passages;
+    ``containment_source``: share of the stored article inside them.
+    """
+
+    article_id: str
+    title: str | None
+    outlet: str | None
+    containment_query: float
+    containment_source: float
+    similarity: float
+    passages: list[Passage]
+
+
+@dataclass(frozen=True)
 class Link:
     """Two articles that share text, oriented source -> derivative where known."""
 
@@ -120,6 +142,42 @@ class LineageEntry:
     reason: str
 
 
+ChangeKind = Literal[
+    "headline_changed",
+    "sentence_added",
+    "sentence_dropped",
+    "quote_added",
+    "quote_removed",
+    "source_added",
+    "source_removed",
+    "number_added",
+    "number_removed",
+    "number_changed",
+    "name_added",
+    "name_removed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One thing a derivative changed against its parent.
+
+    ``side`` says whose text ``[start, end)`` indexes: ``"article"`` (the
+    derivative: what it added or changed) or ``"parent"`` (what it dropped).
+    A headline change has no offsets. ``detail`` is a short human-readable note:
+    who is quoted, the old value of a changed number, how a source is cited.
+    """
+
+    article: str
+    parent: str
+    kind: ChangeKind
+    text: str
+    detail: str
+    side: Literal["article", "parent"]
+    start: int | None
+    end: int | None
+
+
 @dataclass(frozen=True)
 class RunParams:
     """Every setting of a run; stored with its results so a run can be repeated.
@@ -136,7 +194,23 @@ class RunParams:
     ``min_link_containment``: share of the more contained side's text in passages,
     unless the passages' strength reaches ``strong_link_strength`` (a long article
     quoting several sentences of another). One stock sentence in common is not reuse.
+    ``close_link_*``: or a few closely matching sentences (similarity at least
+    ``close_link_similarity``, strength ``close_link_strength``) that make up at least
+    ``close_link_containment`` of one side: an outlet borrowing one to three sentences.
     ``boilerplate``: when a recurring sentence is boilerplate, not reuse.
+    ``solid_link_containment``: links below it (a sentence or two) are dropped for texts
+    that closely match three stories or more (digests, generated text).
+    ``changes``: describe what each derivative changed against its parent (the slowest
+    stage; turn off for reuse and lineage alone).
+    ``sentence_bands``: a second candidate channel, for rewritten sentences that share
+    no long n-gram (``SentenceBands()`` turns it on; CLI ``--rewrites``). Off by default:
+    on corpora full of near-duplicate or generated text it proposes many more pairs.
+    ``variants``: variant rules (a rules file's path, ``"default"`` for the bundled ones,
+    or ``VariantRules``) that map aliases, spelling variants and number formats to one form
+    before comparing; ``None``: none (texts of one or two sentences are always compared
+    with the rules their similarity model was fitted with).
+    ``semantic``: consult a sentence-embedding model (the ``semantic`` extra) for sentence
+    pairs that the lexical similarity model is unsure of.
     """
 
     shingle_size: int = 8
@@ -148,9 +222,17 @@ class RunParams:
     link_min_similarity: float = 0.65
     min_link_containment: float = 0.12
     strong_link_strength: float = 25.0
+    close_link_similarity: float = 0.8
+    close_link_strength: float = 6.0
+    close_link_containment: float = 0.05
+    solid_link_containment: float = 0.3
+    changes: bool = True
     min_shared: int = 3
     min_overlap: float = 0.5
     merge_overlap: float = 0.6
     neighbour_overlap: float = 0.34
     wire_agencies: tuple[str, ...] = ()
     boilerplate: BoilerplateRules = field(default_factory=BoilerplateRules)
+    sentence_bands: SentenceBands | None = None
+    variants: VariantRules | str | None = None
+    semantic: bool = False

@@ -60,6 +60,12 @@ _DIACRITIC_RANGES = (
     (0x064B, 0x065F),  # Arabic harakat
     (0x0670, 0x0670),
     (0x06D6, 0x06ED),
+    (0x08D3, 0x08FF),  # Arabic extended marks (08E2, a format character, is dropped anyway)
+    (0x093C, 0x093C),  # nukta (Devanagari, Bengali, Gurmukhi, Gujarati, Oriya): written or
+    (0x09BC, 0x09BC),  # left out at will, and the precomposed letters (क़ ज़ …) decompose to
+    (0x0A3C, 0x0A3C),  # base + nukta, so folding both ways needs it ignored
+    (0x0ABC, 0x0ABC),
+    (0x0B3C, 0x0B3C),
     (0x1AB0, 0x1AFF),
     (0x1DC0, 0x1DFF),
     (0x20D0, 0x20FF),
@@ -79,6 +85,10 @@ _EXTRA_FOLDS = {
     0x06CC: 0x064A,  # Farsi yeh -> Arabic yeh
     0x06A9: 0x0643,  # keheh -> kaf
     0x0671: 0x0627,  # alef wasla -> alef
+    0x0629: 0x0647,  # teh marbuta -> heh (interchanged at word ends)
+    0x06C1: 0x0647,  # Urdu heh goal -> heh
+    0x06C3: 0x0647,  # Urdu teh marbuta goal -> heh
+    0x06D5: 0x0647,  # ae -> heh
 }
 
 _QUOTES_SINGLE = "‘’‚‛‹›′`´"
@@ -98,6 +108,8 @@ def _fold_letter(ch: str) -> int:
     cp = ord(ch)
     if cp in _EXTRA_FOLDS:
         return _EXTRA_FOLDS[cp]
+    if unicodedata.category(ch) == "Nd":  # Arabic-Indic, Devanagari … digits are digits
+        return ord("0") + unicodedata.digit(ch)
     decomposed = unicodedata.normalize("NFKD", ch)
     base = "".join(c for c in decomposed if not _in_ranges(ord(c), _DIACRITIC_RANGES))
     folded = base.casefold()
@@ -120,7 +132,7 @@ def _fold_other(ch: str) -> int:
     return ord(decomposed) if len(decomposed) == 1 else ord(ch)
 
 
-_TABLES_VERSION = 1
+_TABLES_VERSION = 2
 
 
 @lru_cache(maxsize=1)
@@ -167,9 +179,9 @@ def _build_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ch = chr(cp)
         category = unicodedata.category(ch)
         major = category[0]
-        if cp in _IGNORABLE or _in_ranges(cp, _DIACRITIC_RANGES):
-            char_class[cp] = DROP
-        elif major in "LNM" and _in_ranges(cp, _UNSPACED_RANGES):
+        if cp in _IGNORABLE or category == "Cf" or _in_ranges(cp, _DIACRITIC_RANGES):
+            char_class[cp] = DROP  # Cf: bidi controls and other invisible format characters
+        elif major in "LM" and _in_ranges(cp, _UNSPACED_RANGES):  # digits there are words
             char_class[cp] = CHAR
             fold[cp] = _fold_letter(ch)
         elif major in "LN" or category in ("Mn", "Mc"):
@@ -221,7 +233,7 @@ def _mix64(x):
     return x ^ (x >> np.uint64(31))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan_tokens(codes, char_class, fold):
     n = codes.shape[0]
     starts = np.empty(n // 2 + 1, dtype=np.int64)
@@ -284,7 +296,7 @@ def _grow(a):
     return b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scan_sentences(codes, flags, char_class, tok_start, tok_end, tok_doc, abbrev_hashes, tok_hash):
     """Assign a sentence number to each token and find each sentence's character span.
 
@@ -592,6 +604,16 @@ class Dateline:
     agency: str | None
 
 
+def dateline_place(text: str) -> str | None:
+    """The place of a text's dateline, after any byline, casefolded ("new york"), or None."""
+    pos = len(text) - len(text.lstrip())
+    byline = _BYLINE.match(text, pos)
+    dateline = find_dateline(text, byline.end() if byline else pos)
+    if dateline is None:
+        return None
+    return dateline.place.split(",")[0].strip().casefold() or None
+
+
 def find_dateline(text: str, start: int = 0) -> Dateline | None:
     """The dateline at ``start`` of a text, if there is one ("GENEVA (AP) — ")."""
     head = text[start : start + 160]
@@ -657,14 +679,23 @@ def concat_batches(batches: list[TokenizedBatch]) -> TokenizedBatch:
 def tokenize_corpus(
     texts: list[str], body_starts: list[int], chunk_size: int = 4000, progress=None
 ) -> TokenizedBatch:
-    """``tokenize_batch`` in chunks, so that memory follows the chunk, not the corpus."""
-    batches = []
-    for start in range(0, max(len(texts), 1), chunk_size):
-        batches.append(
-            tokenize_batch(
-                texts[start : start + chunk_size], body_starts[start : start + chunk_size]
-            )
+    """``tokenize_batch`` in chunks, so that memory follows the chunk, not the corpus.
+
+    The compiled scans release the GIL, so chunks are tokenised on several threads.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = range(0, max(len(texts), 1), chunk_size)
+
+    def one(start: int) -> TokenizedBatch:
+        return tokenize_batch(
+            texts[start : start + chunk_size], body_starts[start : start + chunk_size]
         )
-        if progress is not None:
-            progress(min(chunk_size, len(texts) - start))
+
+    batches = []
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        for start, batch in zip(chunks, pool.map(one, chunks)):
+            batches.append(batch)
+            if progress is not None:
+                progress(min(chunk_size, len(texts) - start))
     return concat_batches(batches)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -10,8 +12,18 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from ..align import AlignParams, PassageTable, align_pairs, doc_feature_index
-from ..candidates import candidate_pairs
+from ..candidates import (
+    build_postings,
+    candidate_pairs,
+    select_candidates,
+    sentence_band_hashes,
+    sentence_pairs,
+    shared_counts,
+    union_pairs,
+)
+from ..changes import lineage_changes
 from ..fingerprint import boilerplate_sentences, sentence_features, shingles
+from ..index import IndexParts, index_parts
 from ..lineage import (
     DEFAULT_WIRE_AGENCIES,
     ArticleFacts,
@@ -22,9 +34,10 @@ from ..lineage import (
     is_wire_outlet,
     orient,
 )
-from ..model import Article, Rejection, RunParams
-from ..text import TokenizedBatch, body_start, tokenize_corpus
+from ..model import Article, Change, Rejection, RunParams
+from ..text import TokenizedBatch, body_start, dateline_place, tokenize_corpus
 from ..timestamps import parse_timestamp
+from ..variants import apply_variants
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
 
@@ -46,6 +59,8 @@ class RunResult:
     lineage: Lineage
     timings: dict[str, float] = field(default_factory=dict)
     candidate_pairs: int = 0
+    changes: list[Change] = field(default_factory=list)  # each article against its parent
+    index: IndexParts | None = None  # with ``keep_index``: what the store persists (index.py)
 
     @property
     def link_indices(self) -> np.ndarray:
@@ -84,8 +99,13 @@ def run_articles(
     rejections: list[Rejection] | None = None,
     params: RunParams = RunParams(),
     progress: Progress | None = None,
+    keep_index: bool = False,
 ) -> RunResult:
-    """Run every stage on articles already read."""
+    """Run every stage on articles already read.
+
+    With ``keep_index``, the result also carries the n-gram index (``index.py``) that
+    queries and incremental runs need, for the store to persist.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -102,15 +122,47 @@ def run_articles(
         starts,
         progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
     )
+    if params.variants is not None:
+        batch = apply_variants(batch, texts, params.variants)
     lap("tokenise")
     grams = shingles(batch, params.shingle_size)
-    pairs = candidate_pairs(
-        grams, params.max_df, params.min_shared_shingles, params.min_shared_share
-    )
+    index_postings = None
+    if keep_index:  # the same steps as candidate_pairs, keeping the postings
+        index_postings = build_postings(grams)
+        doc_shingles = np.bincount(grams.docs, minlength=len(articles))
+        keys, counts = shared_counts(index_postings, params.max_df)
+        pairs = select_candidates(
+            keys, counts, doc_shingles, params.min_shared_shingles, params.min_shared_share
+        )
+        del keys, counts
+    else:
+        pairs = candidate_pairs(
+            grams, params.max_df, params.min_shared_shingles, params.min_shared_share
+        )
     del grams
     lap("candidates")
     boilerplate = boilerplate_sentences(batch, [a.outlet for a in articles], params.boilerplate)
     features = sentence_features(batch, boilerplate)
+    band_postings = band_counts = None
+    if params.sentence_bands is not None:
+        bands = sentence_band_hashes(
+            features.sent_feat_start, features.hashes, batch.doc_sent_start, params.sentence_bands
+        )
+        if keep_index:  # the same steps as sentence_pairs, keeping postings and counts
+            band_postings = build_postings(bands)
+            band_counts = shared_counts(band_postings, params.sentence_bands.max_df)
+            band_pairs = select_candidates(*band_counts, np.zeros(0), min_shared=1)
+        else:
+            band_pairs = sentence_pairs(bands, params.sentence_bands.max_df)
+        pairs = union_pairs(pairs, band_pairs)
+        del bands
+    kept_index = None
+    if index_postings is not None:
+        kept_index = index_parts(
+            batch, index_postings, doc_shingles, pairs, boilerplate, params.max_df,
+            band_postings, band_counts,
+        )  # fmt: skip
+        del index_postings, band_postings
     index = doc_feature_index(batch, features)
     align_params = alignment_params(params)
     tables = []
@@ -134,11 +186,21 @@ def run_articles(
         else align_pairs(batch, features, index, pairs.a, pairs.b, align_params)
     )
     lap("align")
-    evidence = measure_pairs(batch, pairs.a, pairs.b, passages, params, texts)
+    measured = measure_candidates(batch, pairs.a, pairs.b, passages, params, texts, pairs.shared)
+    evidence = settle_links(measured, batch.n_docs)
+    if kept_index is not None:
+        kept_index = dataclasses.replace(kept_index, measured=measured)
+    del measured
     facts = article_facts(articles, params)
     orientation = orient(facts, evidence, links_only=True)
     lineage = build_lineage(facts, evidence, orientation)
     lap("lineage")
+    changes = []
+    if params.changes:
+        changes = lineage_changes(
+            articles, lineage.parent, evidence.a, evidence.b, passages, batch, starts
+        )
+        lap("changes")
     return RunResult(
         articles=articles,
         rejections=rejections or [],
@@ -151,6 +213,8 @@ def run_articles(
         lineage=lineage,
         timings=timings,
         candidate_pairs=len(pairs),
+        changes=changes,
+        index=kept_index,
     )
 
 
@@ -169,6 +233,7 @@ def article_facts(articles: list[Article], params: RunParams) -> ArticleFacts:
         texts=[a.text for a in articles],
         timestamps=[parse_timestamp(a.published_at) for a in articles],
         wire=[is_wire_outlet(a.outlet, agencies) for a in articles],
+        dateline_places=[dateline_place(a.text) for a in articles],
     )
 
 
@@ -179,12 +244,64 @@ def measure_pairs(
     passages: PassageTable,
     params: RunParams,
     texts: list[str],
+    shingles_shared: np.ndarray | None = None,
 ) -> PairEvidence:
-    """Containment both ways and the link decision for every aligned pair.
+    """Containment both ways and the link decision for every aligned pair
+    (``measure_candidates``, then ``settle_links`` over all of them)."""
+    measured = measure_candidates(batch, a, b, passages, params, texts, shingles_shared)
+    return settle_links(measured, batch.n_docs)
+
+
+@dataclass(frozen=True)
+class MeasuredPairs:
+    """What each aligned pair shows on its own, before the one rule that looks across
+    pairs (``settle_links``). ``evidence.reused`` is ``solid | thin`` here, and the
+    character-level shares (``exact_*``) are measured for all of those.
+    ``thin``: a would-be link resting on a sentence or two; ``contact``: the pair has a
+    closely matching passage."""
+
+    evidence: PairEvidence
+    solid: np.ndarray
+    thin: np.ndarray
+    contact: np.ndarray
+
+
+def settle_links(measured: MeasuredPairs, n_docs: int) -> PairEvidence:
+    """The links among measured pairs: solid ones, and thin ones of texts that do not
+    straddle stories (a rule over the whole graph of pairs: any subset that holds every
+    solid, thin or contact pair gives the same answer)."""
+    ev, solid, thin = measured.evidence, measured.solid, measured.thin
+    if thin.any():
+        thin = thin & ~_straddles_stories(ev.a, ev.b, solid, thin, measured.contact, n_docs)
+    reused = solid | thin
+    return PairEvidence(
+        **{
+            **ev.__dict__,
+            "exact_a": np.where(reused, ev.exact_a, 0.0),
+            "exact_b": np.where(reused, ev.exact_b, 0.0),
+            "reused": reused,
+        }
+    )
+
+
+def measure_candidates(
+    batch: TokenizedBatch,
+    a: np.ndarray,
+    b: np.ndarray,
+    passages: PassageTable,
+    params: RunParams,
+    texts: list[str],
+    shingles_shared: np.ndarray | None = None,
+) -> MeasuredPairs:
+    """Containment both ways and the link evidence of every aligned pair, on its own.
 
     For linked pairs, each passage is also compared character by character
     (quotes, spelling, punctuation): a copy of a copy keeps its parent's house
     style, which the normalised comparison cannot see.
+
+    ``shingles_shared``: the n-grams each pair shares; a pair that shares none (proposed
+    only by the sentence channel) links only through closely matching sentences, as
+    articles on one event tell the same facts in similar words.
     """
     n_pairs = a.shape[0]
     extent = _body_extent(batch)
@@ -206,16 +323,43 @@ def measure_pairs(
     len_b = np.maximum(extent[b], 1)
     cont_a = np.minimum(covered_a / len_a, 1.0)
     cont_b = np.minimum(covered_b / len_b, 1.0)
-    reused = (
+    close = passages.similarity >= params.close_link_similarity
+    close_strength = np.bincount(
+        passages.pair,
+        np.where(close, passages.shared * passages.similarity, 0.0),
+        minlength=n_pairs,
+    )
+    contained = np.maximum(cont_a, cont_b)
+    linked = (
         (shared >= params.min_link_features)
         & (strength >= params.min_link_strength)
-        & (
-            (np.maximum(cont_a, cont_b) >= params.min_link_containment)
-            | (strength >= params.strong_link_strength)
-        )
+        & ((contained >= params.min_link_containment) | (strength >= params.strong_link_strength))
     )
+    if shingles_shared is not None:
+        linked &= shingles_shared > 0
+    close_only = (
+        ~linked
+        & (close_strength >= params.close_link_strength)
+        & (contained >= params.close_link_containment)
+    )
+    if close_only.any():
+        # a few close sentences are a borrowing only if they report the same figures; two
+        # monthly reports from one template differ exactly there
+        agree = _same_numbers(texts, a, b, passages, close & close_only[passages.pair])
+        close_strength = np.bincount(
+            passages.pair,
+            np.where(close & agree, passages.shared * passages.similarity, 0.0),
+            minlength=n_pairs,
+        )
+        close_only &= close_strength >= params.close_link_strength
+    # links resting on a sentence or two ("thin") are dropped for texts that touch several
+    # stories; stories are built from the links that rest on more (``settle_links``)
+    thin = (close_only | linked) & (contained < params.solid_link_containment)
+    solid = linked & ~thin
+    close_contact = np.bincount(passages.pair, close, minlength=n_pairs) > 0
+    reused = solid | thin
     exact_a, exact_b = _exact_weighted(texts, a, b, passages, reused, len_a, len_b)
-    return PairEvidence(
+    evidence = PairEvidence(
         a=a,
         b=b,
         exact_a=exact_a,
@@ -228,6 +372,69 @@ def measure_pairs(
         passages=count,
         reused=reused,
     )
+    return MeasuredPairs(evidence, solid, thin, close_contact)
+
+
+def _straddles_stories(
+    a: np.ndarray,
+    b: np.ndarray,
+    linked: np.ndarray,
+    thin: np.ndarray,
+    contact: np.ndarray,
+    n_docs: int,
+) -> np.ndarray:
+    """Thin links of articles whose text closely matches three stories or more.
+
+    An outlet that lifts a sentence or two takes them from one story (perhaps also
+    matching a background sentence of a second story on the same topic); a text whose
+    sentences closely match passages of many unrelated stories (a digest, generated
+    text) is not a copy of any of them. Stories are the components of the solid links
+    with two articles or more; ``contact``: pairs with a closely matching passage.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    graph = coo_matrix(
+        (np.ones(int(linked.sum()), dtype=np.int8), (a[linked], b[linked])), shape=(n_docs, n_docs)
+    )
+    _, story = connected_components(graph, directed=False)
+    story_size = np.bincount(story)
+    touching = np.nonzero(contact & ~linked)[0]
+    ends = np.concatenate((a[touching], b[touching]))
+    other_story = np.concatenate((story[b[touching]], story[a[touching]]))
+    # lone articles are borrowers, not stories: a story lends to many of them
+    told = story_size[other_story] > 1
+    ends, other_story = ends[told], other_story[told]
+    order = np.lexsort((other_story, ends))
+    ends, other_story = ends[order], other_story[order]
+    new_end = np.ones(ends.shape[0], dtype=bool)
+    new_end[1:] = ends[1:] != ends[:-1]
+    new_story = new_end.copy()
+    new_story[1:] |= other_story[1:] != other_story[:-1]
+    stories_per_end = np.bincount(ends[new_story], minlength=n_docs)
+    straddling = stories_per_end > 2
+    weak = np.nonzero(thin)[0]
+    out = np.zeros(a.shape[0], dtype=bool)
+    out[weak] = straddling[a[weak]] | straddling[b[weak]]
+    # a borrowing is from a story: two lone articles sharing a sentence or two are not one
+    out[weak] |= (story_size[story[a[weak]]] < 2) & (story_size[story[b[weak]]] < 2)
+    return out
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _same_numbers(texts, a, b, passages, rows_mask) -> np.ndarray:
+    """For the passages in ``rows_mask``: True where both sides cite the same numbers."""
+    agree = np.ones(len(passages), dtype=bool)
+    for row in np.nonzero(rows_mask)[0].tolist():
+        k = passages.pair[row]
+        text_a = texts[a[k]][passages.a_start[row] : passages.a_end[row]]
+        text_b = texts[b[k]][passages.b_start[row] : passages.b_end[row]]
+        numbers_a = {n.replace(",", "") for n in _NUMBER.findall(text_a)}
+        numbers_b = {n.replace(",", "") for n in _NUMBER.findall(text_b)}
+        agree[row] = numbers_a == numbers_b
+    return agree
 
 
 def _exact_weighted(texts, a, b, passages, reused, len_a, len_b):

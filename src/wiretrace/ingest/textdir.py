@@ -15,6 +15,8 @@ from pathlib import Path
 from dateutil import parser as date_parser
 
 from ..model import Article, Rejection
+from .decode import NotText, decode_document
+from .metadata import with_warning
 
 _BYLINE = re.compile(r"^(?:By|BY)\s+[^.!?]{2,60}$")
 _MAX_TITLE = 200
@@ -32,16 +34,18 @@ def read_text_folder(folder: Path) -> Iterator[Article | Rejection]:
 
 def read_text_file(path: Path, article_id: str | None = None) -> Article | Rejection:
     origin = str(path)
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        return Rejection(origin, "not a text file (contains NUL bytes)", article_id or path.stem)
     try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
+        content, warning = decode_document(path.read_bytes())
+    except NotText as problem:
+        return Rejection(origin, str(problem), article_id or path.stem)
+    except OSError as error:
         return Rejection(
-            origin, f"not UTF-8 text (bad byte at offset {error.start})", article_id or path.stem
+            origin, f"cannot read the file ({error.strerror})", article_id or path.stem
         )
-    return article_from_text(content, article_id or path.stem, origin)
+    article = article_from_text(content, article_id or path.stem, origin)
+    if warning and isinstance(article, Article):
+        article = with_warning(article, warning)
+    return article
 
 
 def article_from_text(content: str, article_id: str, origin: str) -> Article | Rejection:

@@ -1,0 +1,79 @@
+"""The Spark engine against the local engine: wall time and identical output.
+
+    python benchmarks/spark_speed.py [--corpus FILE] [--cores 2]
+
+Runs ``wiretrace run CORPUS --db local.duckdb`` and ``wiretrace run CORPUS --db
+spark.duckdb --engine spark`` (Spark in local mode on ``--cores`` cores:
+``SPARK_MASTER=local[N]``, the local engine's numba threads limited to the same
+number), each in its own process, from process start to the store written. Then
+compares the stores' tables (articles, links, passages, families, changes, run) row
+for row and prints the ratio of the wall times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "benchmarks" / "out" / "spark"
+WIRETRACE = str(Path(sys.executable).with_name("wiretrace"))
+TABLES = ("articles", "links", "passages", "families", "changes", "run")
+
+
+def timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def rows(db: Path, table: str) -> list[tuple]:
+    import duckdb
+
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM {table}").fetchall()
+    return sorted(found, key=repr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--corpus", type=Path, default=Path("/work/bench_out/d100k/articles.jsonl"))
+    parser.add_argument("--cores", type=int, default=2)
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "SPARK_MASTER": f"local[{args.cores}]",
+        "NUMBA_NUM_THREADS": str(args.cores),
+    }
+    stores = {"local": OUT / "local.duckdb", "spark": OUT / "spark.duckdb"}
+    for store in stores.values():
+        store.unlink(missing_ok=True)
+    seconds = {
+        "local": timed([WIRETRACE, "run", str(args.corpus), "--db", str(stores["local"])], env),
+        "spark": timed(
+            [WIRETRACE, "run", str(args.corpus), "--db", str(stores["spark"]), "--engine", "spark"],
+            env,
+        ),
+    }
+    same = {t: rows(stores["local"], t) == rows(stores["spark"], t) for t in TABLES}
+    counts = {t: len(rows(stores["local"], t)) for t in ("articles", "links", "passages")}
+    print(f"corpus: {args.corpus} ({counts['articles']:,} articles), {args.cores} cores")
+    print(f"local engine: {seconds['local']:.1f} s")
+    print(f"spark engine (local[{args.cores}]): {seconds['spark']:.1f} s")
+    print(f"ratio spark / local: {seconds['spark'] / seconds['local']:.2f}")
+    print(
+        f"identical output: {all(same.values())} "
+        + ", ".join(f"{t} {'=' if ok else '≠'}" for t, ok in same.items())
+        + f" ({counts['links']:,} links, {counts['passages']:,} passages)"
+    )
+
+
+if __name__ == "__main__":
+    main()

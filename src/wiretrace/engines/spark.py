@@ -1,0 +1,626 @@
+"""The Spark engine: the local engine's stage functions, run per partition on Apache Spark.
+
+Every stage calls the functions the local engine calls, on Arrow batches:
+
+1. **fingerprint** (articles partitioned by position): ``tokenize_batch``, ``shingles``,
+   ``build_postings`` (distinct shingle/article entries), ``sentence_keys``;
+2. **boilerplate** (sentence keys partitioned by sentence hash): ``boilerplate_flags``,
+   exact per partition since a flag depends only on the rows of its hash;
+3. **candidates** (postings partitioned by hash, so all articles of a shingle meet in one
+   partition): ``build_postings`` and ``shared_counts``; a pair's counts from different
+   partitions are summed, then ``select_candidates`` applies the thresholds; the same for
+   the sentence bands (``sentence_band_hashes`` on the flagged articles), and the union;
+4. **align** (pairs grouped by a bucket of their first article, cogrouped with the texts
+   and flags of the articles they need): ``align_pairs``, ``measure_pairs``, ``orient``;
+5. **lineage** on the driver, over the links only: ``build_lineage``;
+6. **changes** (children grouped by a bucket of their parent): ``lineage_changes``.
+
+So links, passages, families, lineage and changes are those of the local engine on the
+same input. Spark runs in local mode (``local[*]``) unless a master is configured: the
+``spark.master`` setting (``spark-submit --master``, ``spark-defaults.conf``) or the
+``SPARK_MASTER`` environment variable. The driver reads and checks the input (every
+record accounted for, as with the local engine) and writes the store; the stages run on
+the executors, which need wiretrace installed (or shipped with ``--py-files``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from ..align import PassageTable, align_pairs, doc_feature_index
+from ..candidates import build_postings, select_candidates, sentence_band_hashes, shared_counts
+from ..changes import lineage_changes
+from ..fingerprint import (
+    SentenceKeys,
+    Shingles,
+    boilerplate_flags,
+    outlet_codes,
+    sentence_features,
+    sentence_keys,
+    shingles,
+)
+from ..index import tokenize_texts
+from ..lineage import Orientation, PairEvidence, build_lineage, orient
+from ..model import Article, Change, Rejection, RunParams
+from ..text import body_start
+from .local import (
+    ALIGN_CHUNK,
+    MeasuredPairs,
+    Progress,
+    RunResult,
+    alignment_params,
+    article_facts,
+    measure_candidates,
+    settle_links,
+)
+
+ARTICLES_PER_PARTITION = 20_000
+
+_FINGERPRINT_SCHEMA = (
+    "kind byte, hash long, doc long, sentence int, from_end int, length int, code int, "
+    "credit int"
+)
+_POSTING, _DOC_SHINGLES, _SENTENCE = 0, 1, 2
+
+_EVIDENCE_FIELDS = (
+    "containment_a", "containment_b", "weighted_a", "weighted_b", "exact_a", "exact_b",
+)  # fmt: skip
+_PASSAGE_FIELDS = (
+    "a_start", "a_end", "b_start", "b_end", "shared",
+    "a_first_sentence", "a_last_sentence", "b_first_sentence", "b_last_sentence",
+)  # fmt: skip
+_ALIGN_SCHEMA = (
+    "kind string, a long, b long, seq long, "
+    + ", ".join(f"{f} double" for f in _EVIDENCE_FIELDS)
+    + ", features long, passages long, source_is_a boolean, reason string, "
+    + "solid boolean, thin boolean, contact boolean, "
+    + ", ".join(f"p_{f} long" for f in _PASSAGE_FIELDS)
+    + ", verbatim boolean, similarity double"
+)
+_CHANGE_SCHEMA = (
+    "child long, seq long, article string, parent string, kind string, text string, "
+    "detail string, side string, start long, `end` long"
+)
+
+
+def spark_session(app_name: str = "wiretrace"):
+    """A Spark session: the configured master, or ``local[*]`` when none is configured."""
+    from pyspark import SparkConf
+    from pyspark.sql import SparkSession
+
+    conf = SparkConf()
+    if os.environ.get("SPARK_MASTER"):
+        conf.setMaster(os.environ["SPARK_MASTER"])
+    elif not conf.contains("spark.master"):
+        conf.setMaster("local[*]")
+    if conf.get("spark.master", "").startswith("local"):
+        # the workers must import this wiretrace: run them with this interpreter
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        conf.setIfMissing("spark.ui.enabled", "false")
+    conf.setIfMissing("spark.sql.execution.arrow.pyspark.enabled", "true")
+    conf.setIfMissing("spark.ui.showConsoleProgress", "false")
+    conf.setIfMissing("spark.sql.adaptive.enabled", "false")  # keep our partition counts
+    return SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
+
+
+def run_articles_spark(
+    articles: list[Article],
+    rejections: list[Rejection] | None = None,
+    params: RunParams = RunParams(),
+    progress: Progress | None = None,
+    spark=None,
+    partitions: int | None = None,
+) -> RunResult:
+    """``run_articles`` on Spark: the same result, the stages run by Spark executors."""
+    import time
+
+    spark = spark or spark_session()
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[stage] = now - clock
+        clock = now
+        if progress:
+            progress(f"spark {stage}", 1, 1)
+
+    n = len(articles)
+    cores = spark.sparkContext.defaultParallelism
+    parts = partitions or max(cores, -(-n // ARTICLES_PER_PARTITION))
+    shuffle = max(2 * cores, parts)
+    spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
+    frame = _articles_frame(spark, articles, params, parts)
+    fingerprints = frame.select("position", "text", "code").mapInArrow(
+        _fingerprint_job(params), _FINGERPRINT_SCHEMA
+    )
+    fingerprints = fingerprints.persist()
+    doc_shingles = _doc_shingles(fingerprints, n)
+    lap("fingerprint")
+    flagged = _boilerplate(fingerprints, params, shuffle).persist()
+    candidates = _candidates(spark, fingerprints, doc_shingles, params, shuffle)
+    if params.sentence_bands is not None:
+        bands = _band_pairs(frame, flagged, params, shuffle)
+        # the union of both channels; ``shared`` stays 0 for pairs of bands only
+        candidates = candidates.join(bands, ["a", "b"], "full").fillna(0, ["shared"])
+    candidates = candidates.persist()
+    n_candidates = candidates.count()
+    lap("candidates")
+    evidence, orientation, passages = _align(candidates, frame, flagged, params, shuffle, n)
+    flagged.unpersist()
+    fingerprints.unpersist()
+    candidates.unpersist()
+    lap("align")
+    facts = article_facts(articles, params)
+    lineage = build_lineage(facts, evidence, orientation)
+    lap("lineage")
+    changes = _changes(spark, frame, lineage.parent, evidence, passages, params, shuffle)
+    lap("changes")
+    return RunResult(
+        articles=articles,
+        rejections=rejections or [],
+        params=params,
+        facts=facts,
+        body_starts=[body_start(a.text) for a in articles],
+        evidence=evidence,
+        orientation=orientation,
+        passages=passages,
+        lineage=lineage,
+        timings=timings,
+        candidate_pairs=n_candidates,
+        changes=changes,
+    )
+
+
+# --- the driver's side ---------------------------------------------------------------------
+
+
+def _articles_frame(spark, articles: list[Article], params: RunParams, partitions: int):
+    codes = outlet_codes([a.outlet for a in articles])
+    table = pa.table(
+        {
+            "position": pa.array(np.arange(len(articles), dtype=np.int64)),
+            "code": pa.array(codes.astype(np.int32)),
+            "id": pa.array([a.id for a in articles], pa.string()),
+            "text": pa.array([a.text for a in articles], pa.string()),
+            "outlet": pa.array([a.outlet for a in articles], pa.string()),
+            "title": pa.array([a.title for a in articles], pa.string()),
+            "published_at": pa.array([a.published_at for a in articles], pa.string()),
+        }
+    )
+    frame = spark.createDataFrame(table)
+    return frame.repartitionByRange(partitions, "position")
+
+
+def _doc_shingles(fingerprints, n: int) -> np.ndarray:
+    rows = (
+        fingerprints.filter(f"kind = {_DOC_SHINGLES}")
+        .select("doc", "length")
+        .toArrow()
+    )
+    counts = np.zeros(n, dtype=np.int64)
+    counts[rows.column("doc").to_numpy()] = rows.column("length").to_numpy()
+    return counts
+
+
+def _candidates(spark, fingerprints, doc_shingles: np.ndarray, params: RunParams, shuffle: int):
+    from pyspark.sql import functions as F
+
+    postings = fingerprints.filter(f"kind = {_POSTING}").select("hash", "doc")
+    partial = postings.repartition(shuffle, "hash").mapInArrow(
+        _pair_count_job(params.max_df), "key long, count long"
+    )
+    summed = partial.groupBy("key").agg(F.sum("count").alias("count"))
+    summed = summed.filter(F.col("count") >= params.min_shared_shingles)
+    per_doc = spark.sparkContext.broadcast(doc_shingles)
+    return summed.mapInArrow(
+        _select_job(per_doc, params.min_shared_shingles, params.min_shared_share),
+        "a long, b long, shared long",
+    )
+
+
+def _band_pairs(frame, flagged, params: RunParams, shuffle: int):
+    """Pairs sharing a sentence band (``candidates.sentence_pairs``, partitioned by band)."""
+    from pyspark.sql import functions as F
+
+    docs = frame.select("position", "text").join(
+        flagged.withColumnRenamed("doc", "position"), "position", "left"
+    )
+    entries = docs.mapInArrow(_band_job(params), "hash long, doc long")
+    partial = entries.repartition(shuffle, "hash").mapInArrow(
+        _pair_count_job(params.sentence_bands.max_df), "key long, count long"
+    )
+    keys = partial.select("key").distinct()  # at least one band shared: a candidate
+    return keys.select(
+        F.shiftright("key", 32).alias("a"), F.col("key").bitwiseAND(F.lit(0xFFFFFFFF)).alias("b")
+    )
+
+
+def _boilerplate(fingerprints, params: RunParams, shuffle: int):
+    from pyspark.sql import functions as F
+
+    sentences = fingerprints.filter(f"kind = {_SENTENCE}").select(
+        "hash", "doc", "sentence", "from_end", "length", "code", "credit"
+    )
+    flags = sentences.repartition(shuffle, "hash").mapInArrow(
+        _flag_job(params.boilerplate), "doc long, sentence int"
+    )
+    return flags.groupBy("doc").agg(F.collect_list("sentence").alias("flagged"))
+
+
+def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: int):
+    from pyspark.sql import functions as F
+
+    pairs = candidates.withColumn("g", F.pmod(F.xxhash64("a"), F.lit(groups)))
+    needed = (
+        pairs.select(F.col("g").alias("group"), F.col("a").alias("position"))
+        .union(pairs.select(F.col("g").alias("group"), F.col("b").alias("position")))
+        .distinct()
+    )
+    docs = frame.drop("code").join(
+        flagged.withColumnRenamed("doc", "position"), "position", "left"
+    )
+    needed_docs = needed.join(docs, "position")
+    found = (
+        pairs.groupBy("g")
+        .cogroup(needed_docs.groupBy("group"))
+        .applyInPandas(_align_job(params), _ALIGN_SCHEMA)
+        .toArrow()
+    )
+    return _collect_alignments(found, n_docs)
+
+
+def _collect_alignments(
+    found: pa.Table, n_docs: int
+) -> tuple[PairEvidence, Orientation, PassageTable]:
+    """The links in the local engine's order (by article numbers) and their passages:
+    ``settle_links`` over every pair the groups measured."""
+    kind = np.asarray(found.column("kind").to_pylist())
+    col = {name: found.column(name).to_numpy(zero_copy_only=False) for name in found.column_names}
+    ev_rows = np.flatnonzero(kind == "E")
+    order = ev_rows[np.lexsort((col["b"][ev_rows], col["a"][ev_rows]))]
+    a, b = col["a"][order].astype(np.int64), col["b"][order].astype(np.int64)
+    evidence = PairEvidence(
+        a=a,
+        b=b,
+        **{f: col[f][order].astype(np.float64) for f in _EVIDENCE_FIELDS},
+        shared=col["features"][order].astype(np.int64),
+        passages=col["passages"][order].astype(np.int64),
+        reused=(col["solid"][order] | col["thin"][order]).astype(bool),
+    )
+    flags = [col[f][order].astype(bool) for f in ("solid", "thin", "contact")]
+    settled = settle_links(MeasuredPairs(evidence, *flags), n_docs)
+    links = np.flatnonzero(settled.reused)
+    evidence = PairEvidence(**{f: v[links] for f, v in settled.__dict__.items()})
+    order = order[links]
+    a, b = a[links], b[links]
+    orientation = Orientation(
+        col["source_is_a"][order].astype(bool), [str(r) for r in col["reason"][order].tolist()]
+    )
+    p_rows = np.flatnonzero(kind == "P")
+    keys = (a << 32) | b
+    p_keys = (col["a"][p_rows].astype(np.int64) << 32) | col["b"][p_rows].astype(np.int64)
+    at = np.minimum(np.searchsorted(keys, p_keys), max(keys.shape[0] - 1, 0))
+    is_link = (keys[at] == p_keys) if keys.size else np.zeros(p_keys.shape[0], dtype=bool)
+    p_rows, pair = p_rows[is_link], at[is_link]
+    p_order = np.lexsort((col["seq"][p_rows], pair))
+    rows = p_rows[p_order]
+    passages = PassageTable(
+        pair=pair[p_order],
+        **{f: col[f"p_{f}"][rows].astype(np.int64) for f in _PASSAGE_FIELDS},
+        verbatim=col["verbatim"][rows].astype(bool),
+        similarity=col["similarity"][rows].astype(np.float64),
+    )
+    return evidence, orientation, passages
+
+
+def _changes(spark, frame, parent, evidence, passages, params, groups: int) -> list[Change]:
+    from pyspark.sql import functions as F
+
+    children = np.flatnonzero(parent >= 0)
+    if children.shape[0] == 0:
+        return []
+    keys = (evidence.a << 32) | evidence.b
+    parents = parent[children]
+    link = np.searchsorted(keys, (np.minimum(children, parents) << 32) | np.maximum(children, parents))
+    order = np.argsort(passages.pair, kind="stable")
+    bounds = np.searchsorted(passages.pair[order], np.arange(keys.shape[0] + 1))
+    spans_a, spans_b = [], []
+    for k in link.tolist():
+        rows = order[bounds[k] : bounds[k + 1]]
+        spans_a.append(np.column_stack([passages.a_start[rows], passages.a_end[rows]]).ravel().tolist())
+        spans_b.append(np.column_stack([passages.b_start[rows], passages.b_end[rows]]).ravel().tolist())
+    tasks = spark.createDataFrame(
+        pa.table(
+            {
+                "child": pa.array(children.astype(np.int64)),
+                "parent": pa.array(parents.astype(np.int64)),
+                "pair_a": pa.array(evidence.a[link].astype(np.int64)),
+                "pair_b": pa.array(evidence.b[link].astype(np.int64)),
+                "spans_a": pa.array(spans_a, pa.list_(pa.int64())),
+                "spans_b": pa.array(spans_b, pa.list_(pa.int64())),
+            }
+        )
+    ).withColumn("g", F.pmod(F.xxhash64("parent"), F.lit(groups)))
+    needed = (
+        tasks.select(F.col("g").alias("group"), F.col("child").alias("position"))
+        .union(tasks.select(F.col("g").alias("group"), F.col("parent").alias("position")))
+        .distinct()
+    )
+    needed_docs = needed.join(frame.select("position", "id", "title", "text"), "position")
+    found = (
+        tasks.groupBy("g")
+        .cogroup(needed_docs.groupBy("group"))
+        .applyInPandas(_changes_job(params), _CHANGE_SCHEMA)
+        .toArrow()
+    )
+    rows = found.sort_by([("child", "ascending"), ("seq", "ascending")]).to_pylist()
+    return [
+        Change(
+            r["article"], r["parent"], r["kind"], r["text"], r["detail"], r["side"],
+            r["start"], r["end"],
+        )  # fmt: skip
+        for r in rows
+    ]
+
+
+# --- the executors' side: functions shipped to Spark ----------------------------------------
+
+
+def _whole_partition(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
+    batches = [b for b in batches if b.num_rows]
+    return pa.Table.from_batches(batches) if batches else None
+
+
+def _fingerprint_job(params: RunParams):
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _whole_partition(batches)
+        if table is None:
+            return
+        positions = table.column("position").to_numpy()
+        codes = table.column("code").to_numpy()
+        texts = table.column("text").to_pylist()
+        batch, _ = tokenize_texts(texts, params)
+        grams = shingles(batch, params.shingle_size)
+        per_doc = np.bincount(grams.docs, minlength=len(texts))
+        postings = build_postings(Shingles(grams.hashes, positions[grams.docs]))
+        del grams
+        yield _rows(_POSTING, postings.hashes.view(np.int64), postings.docs)
+        yield _rows(_DOC_SHINGLES, np.zeros(len(texts), np.int64), positions, length=per_doc)
+        keys = sentence_keys(batch)
+        first = batch.doc_sent_start[keys.doc]
+        yield _rows(
+            _SENTENCE, keys.hashes.view(np.int64), positions[keys.doc],
+            sentence=np.arange(keys.doc.shape[0]) - first, from_end=keys.from_end,
+            length=keys.lengths, code=codes[keys.doc],
+            credit=np.zeros(keys.doc.shape[0]) if keys.credit is None else keys.credit,
+        )  # fmt: skip
+
+    return job
+
+
+def _rows(kind: int, hashes, docs, **ints) -> pa.RecordBatch:
+    n = len(docs)
+    columns = {
+        "kind": pa.array(np.full(n, kind, dtype=np.int8)),
+        "hash": pa.array(np.asarray(hashes, dtype=np.int64)),
+        "doc": pa.array(np.asarray(docs, dtype=np.int64)),
+    }
+    for name in ("sentence", "from_end", "length", "code", "credit"):
+        values = ints.get(name)
+        columns[name] = pa.array(
+            np.zeros(n, np.int32) if values is None else np.asarray(values, dtype=np.int32)
+        )
+    return pa.RecordBatch.from_pydict(columns)
+
+
+def _flags_of(batch, flagged: list) -> np.ndarray:
+    """Boilerplate flags of a batch from each article's flagged sentence numbers."""
+    flags = np.zeros(batch.sent_start.shape[0], dtype=bool)
+    for i, sentences in enumerate(flagged):
+        if sentences is not None and len(sentences):
+            flags[batch.doc_sent_start[i] + np.asarray(sentences, dtype=np.int64)] = True
+    return flags
+
+
+def _band_job(params: RunParams):
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _whole_partition(batches)
+        if table is None:
+            return
+        positions = table.column("position").to_numpy()
+        batch, _ = tokenize_texts(table.column("text").to_pylist(), params)
+        features = sentence_features(batch, _flags_of(batch, table.column("flagged").to_pylist()))
+        found = sentence_band_hashes(
+            features.sent_feat_start, features.hashes, batch.doc_sent_start,
+            params.sentence_bands,
+        )  # fmt: skip
+        entries = build_postings(Shingles(found.hashes, positions[found.docs]))
+        yield pa.RecordBatch.from_pydict(
+            {"hash": pa.array(entries.hashes.view(np.int64)), "doc": pa.array(entries.docs)}
+        )
+
+    return job
+
+
+def _pair_count_job(max_df: int):
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _whole_partition(batches)
+        if table is None:
+            return
+        hashes = table.column("hash").to_numpy().view(np.uint64)
+        docs = table.column("doc").to_numpy()
+        keys, counts = shared_counts(build_postings(Shingles(hashes, docs)), max_df)
+        yield pa.RecordBatch.from_pydict({"key": pa.array(keys), "count": pa.array(counts)})
+
+    return job
+
+
+def _select_job(per_doc, min_shared: int, min_share: float):
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            keys = batch.column("key").to_numpy()
+            counts = batch.column("count").to_numpy()
+            pairs = select_candidates(keys, counts, per_doc.value, min_shared, min_share)
+            yield pa.RecordBatch.from_pydict(
+                {"a": pa.array(pairs.a), "b": pa.array(pairs.b), "shared": pa.array(pairs.shared)}
+            )
+
+    return job
+
+
+def _flag_job(rules):
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        table = _whole_partition(batches)
+        if table is None:
+            return
+        keys = SentenceKeys(
+            hashes=table.column("hash").to_numpy().view(np.uint64),
+            doc=table.column("doc").to_numpy(),
+            from_end=table.column("from_end").to_numpy().astype(np.int64),
+            lengths=table.column("length").to_numpy().astype(np.int64),
+            credit=table.column("credit").to_numpy().astype(bool),
+        )
+        flags = boilerplate_flags(keys, table.column("code").to_numpy().astype(np.int64), rules)
+        yield pa.RecordBatch.from_pydict(
+            {
+                "doc": pa.array(keys.doc[flags]),
+                "sentence": pa.array(table.column("sentence").to_numpy()[flags]),
+            }
+        )
+
+    return job
+
+
+def _align_job(params: RunParams):
+    import pandas as pd
+
+    def job(pairs, docs):
+        if pairs.empty:
+            return pd.DataFrame(columns=[c.split()[0].strip("`") for c in _ALIGN_SCHEMA.split(", ")])
+        docs = docs.sort_values("position", kind="stable")
+        positions = docs["position"].to_numpy(dtype=np.int64)
+        articles = [
+            Article(id=i, text=t, outlet=o, title=ti, published_at=p)
+            for i, t, o, ti, p in zip(
+                docs["id"], docs["text"], _nones(docs["outlet"]), _nones(docs["title"]),
+                _nones(docs["published_at"]),
+            )
+        ]  # fmt: skip
+        texts = [a.text for a in articles]
+        batch, _ = tokenize_texts(texts, params)
+        boilerplate = _flags_of(batch, docs["flagged"].tolist())
+        features = sentence_features(batch, boilerplate)
+        index = doc_feature_index(batch, features)
+        pairs = pairs.sort_values(["a", "b"], kind="stable")
+        ga, gb = pairs["a"].to_numpy(np.int64), pairs["b"].to_numpy(np.int64)
+        a, b = np.searchsorted(positions, ga), np.searchsorted(positions, gb)
+        tables = []
+        for start in range(0, a.shape[0], ALIGN_CHUNK):
+            stop = min(start + ALIGN_CHUNK, a.shape[0])
+            table = align_pairs(
+                batch, features, index, a[start:stop], b[start:stop], alignment_params(params),
+                boilerplate,
+            )  # fmt: skip
+            tables.append(PassageTable(**{**table.__dict__, "pair": table.pair + start}))
+        passages = PassageTable(
+            **{f: np.concatenate([getattr(t, f) for t in tables]) for f in tables[0].__dict__}
+        )
+        shared = pairs["shared"].to_numpy(np.int64)
+        measured = measure_candidates(batch, a, b, passages, params, texts, shared)
+        evidence = measured.evidence  # ``reused``: would-be links, before settle_links
+        orientation = orient(article_facts(articles, params), evidence, links_only=True)
+        linked = np.flatnonzero(measured.solid | measured.thin | measured.contact)
+        frames = [
+            pd.DataFrame(
+                {
+                    "kind": "E", "a": ga[linked], "b": gb[linked], "seq": 0,
+                    **{f: getattr(evidence, f)[linked] for f in _EVIDENCE_FIELDS},
+                    "features": evidence.shared[linked], "passages": evidence.passages[linked],
+                    "source_is_a": orientation.source_is_a[linked],
+                    "reason": [orientation.reason[k] for k in linked.tolist()],
+                    "solid": measured.solid[linked], "thin": measured.thin[linked],
+                    "contact": measured.contact[linked],
+                }
+            )  # fmt: skip
+        ]
+        rows = np.flatnonzero(evidence.reused[passages.pair])
+        pair = passages.pair[rows]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "kind": "P", "a": ga[pair], "b": gb[pair], "seq": rows,
+                    **{f"p_{f}": getattr(passages, f)[rows] for f in _PASSAGE_FIELDS},
+                    "verbatim": passages.verbatim[rows], "similarity": passages.similarity[rows],
+                }
+            )  # fmt: skip
+        )
+        return pd.concat(frames, ignore_index=True)
+
+    return job
+
+
+def _changes_job(params: RunParams):
+    def job(tasks, docs):
+        return _changes_of(tasks, docs, params)
+
+    return job
+
+
+def _changes_of(tasks, docs, params: RunParams):
+    import pandas as pd
+
+    columns = [c.split()[0].strip("`") for c in _CHANGE_SCHEMA.split(", ")]
+    if tasks.empty:
+        return pd.DataFrame(columns=columns)
+    docs = docs.sort_values("position", kind="stable")
+    positions = docs["position"].to_numpy(dtype=np.int64)
+    articles = [
+        Article(id=i, text=t, title=ti)
+        for i, t, ti in zip(docs["id"], docs["text"], _nones(docs["title"]))
+    ]
+    batch, starts = tokenize_texts([a.text for a in articles], params)
+    child = np.searchsorted(positions, tasks["child"].to_numpy(np.int64))
+    parent = np.full(len(articles), -1, dtype=np.int64)
+    parent[child] = np.searchsorted(positions, tasks["parent"].to_numpy(np.int64))
+    pair_a = np.searchsorted(positions, tasks["pair_a"].to_numpy(np.int64))
+    pair_b = np.searchsorted(positions, tasks["pair_b"].to_numpy(np.int64))
+    spans_a = [np.asarray(s, dtype=np.int64).reshape(-1, 2) for s in tasks["spans_a"]]
+    spans_b = [np.asarray(s, dtype=np.int64).reshape(-1, 2) for s in tasks["spans_b"]]
+    counts = np.array([s.shape[0] for s in spans_a], dtype=np.int64)
+    both_a = np.concatenate(spans_a) if spans_a else np.zeros((0, 2), np.int64)
+    both_b = np.concatenate(spans_b) if spans_b else np.zeros((0, 2), np.int64)
+    zeros = np.zeros(both_a.shape[0], dtype=np.int64)
+    passages = PassageTable(
+        pair=np.repeat(np.arange(counts.shape[0]), counts), a_start=both_a[:, 0],
+        a_end=both_a[:, 1], b_start=both_b[:, 0], b_end=both_b[:, 1],
+        verbatim=zeros.astype(bool), similarity=zeros.astype(np.float64), shared=zeros,
+        a_first_sentence=zeros, a_last_sentence=zeros, b_first_sentence=zeros,
+        b_last_sentence=zeros,
+    )  # fmt: skip
+    changes = lineage_changes(articles, parent, pair_a, pair_b, passages, batch, starts)
+    child_position = {a.id: int(p) for a, p in zip(articles, positions.tolist())}
+    seq: dict[str, int] = {}
+    rows = []
+    for c in changes:
+        k = seq.get(c.article, 0)
+        seq[c.article] = k + 1
+        rows.append(
+            (child_position[c.article], k, c.article, c.parent, c.kind, c.text, c.detail,
+             c.side, c.start, c.end)
+        )  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    for name in ("start", "end"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+def _nones(series) -> list:
+    """A pandas column as a list with ``None`` for missing values (not NaN)."""
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in series]
