@@ -99,9 +99,7 @@ def bench_add(args) -> None:
         warm = work / "warm.jsonl"
         warm.write_text("".join(json.dumps(r) + "\n" for r in records[:20]), encoding="utf-8")
         new = work / "new.jsonl"
-        new.write_text(
-            "".join(json.dumps(r) + "\n" for r in records[20:]), encoding="utf-8"
-        )
+        new.write_text("".join(json.dumps(r) + "\n" for r in records[20:]), encoding="utf-8")
         add([warm], db=copy_store(args.store, work / "warm.duckdb"))
         times = []
         for i in range(args.repeat):
@@ -148,7 +146,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "memory":
         subprocess.run(
-            [sys.executable, str(REPO / "benchmarks" / "memory.py"), "--articles", str(args.articles)],
+            [
+                sys.executable,
+                str(REPO / "benchmarks" / "memory.py"),
+                "--articles",
+                str(args.articles),
+            ],
             check=True,
         )
         return

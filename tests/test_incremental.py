@@ -53,7 +53,9 @@ def test_add_equals_a_full_run_on_the_sample_split_in_two(tmp_path, sample_artic
     assert_same_store(tmp_path / "full.duckdb", tmp_path / "inc.duckdb")
 
 
-def test_three_adds_with_bad_records_and_duplicates_equal_a_full_run(tmp_path, sample_articles_path):
+def test_three_adds_with_bad_records_and_duplicates_equal_a_full_run(
+    tmp_path, sample_articles_path
+):
     lines = sample_articles_path.read_bytes().splitlines(keepends=True)
     parts = [
         b"".join(lines[:10]) + b'{"id": "no-text"}\n',
@@ -123,7 +125,9 @@ def test_add_keeps_the_stores_parameters(tmp_path, sample_articles_path):
     with pytest.raises(ValueError, match="other parameters"):
         add([second], db=db, params=wiretrace.RunParams(max_df=80))
     add([second], db=db)  # the store's own max_df
-    wiretrace.run([first, second], db=tmp_path / "full.duckdb", params=wiretrace.RunParams(max_df=50))
+    wiretrace.run(
+        [first, second], db=tmp_path / "full.duckdb", params=wiretrace.RunParams(max_df=50)
+    )
     assert_same_store(tmp_path / "full.duckdb", db)
 
 
@@ -183,3 +187,30 @@ def test_add_equals_a_full_run_on_a_bench_corpus(tmp_path, bench_corpus_1000, cu
     summary = add([second], db=tmp_path / "inc.duckdb")
     assert full.links > 50 and summary.links == full.links
     assert_same_store(tmp_path / "full.duckdb", tmp_path / "inc.duckdb")
+
+
+@pytest.mark.parametrize("cut", [9, 30])
+def test_add_with_the_sentence_band_channel_equals_a_full_run(tmp_path, sample_articles_path, cut):
+    from wiretrace.candidates import SentenceBands
+
+    params = wiretrace.RunParams(sentence_bands=SentenceBands())
+    first, second = split_lines(sample_articles_path, [cut], tmp_path)
+    full = wiretrace.run([first, second], db=tmp_path / "full.duckdb", params=params)
+    wiretrace.run([first], db=tmp_path / "inc.duckdb", params=params)
+    add([second], db=tmp_path / "inc.duckdb")
+    assert full.pairs > 0
+    assert_same_store(tmp_path / "full.duckdb", tmp_path / "inc.duckdb")
+
+
+def test_cli_add_without_inputs_builds_a_missing_index(tmp_path, sample_articles_path):
+    db = tmp_path / "s.duckdb"
+    wiretrace.run([sample_articles_path], db=db)
+    with duckdb.connect(str(db)) as con:
+        for table in INDEX_TABLES:
+            con.execute(f"DROP TABLE {table}")
+    before = {t: rows for t, rows in store_contents(db).items()}
+    result = CliRunner().invoke(app, ["add", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    assert has_index(db)
+    after = store_contents(db)
+    assert {t: after[t] for t in before} == before

@@ -65,7 +65,8 @@ def test_spark_engine_gives_the_local_engines_store_on_the_sample(
 
 def test_an_unknown_engine_is_refused(tmp_path, sample_articles_path):
     result = CliRunner().invoke(
-        app, ["run", str(sample_articles_path), "--db", str(tmp_path / "x.duckdb"), "--engine", "dask"]
+        app,
+        ["run", str(sample_articles_path), "--db", str(tmp_path / "x.duckdb"), "--engine", "dask"],
     )
     assert result.exit_code == 2
     assert "unknown engine" in result.output

@@ -151,7 +151,9 @@ def test_write_leaves_no_temporary_files(tmp_path, fixtures_dir):
     db = tmp_path / "clean.duckdb"
     wiretrace.run([fixtures_dir / "textdir"], db=db)
     wiretrace.run([fixtures_dir / "textdir"], db=db)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.duckdb"]
+    # beside the store: its n-gram index (index.py), with no leftovers in it either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.duckdb", "clean.duckdb.ngrams"]
+    assert not [p for p in (tmp_path / "clean.duckdb.ngrams").iterdir() if p.name.startswith(".")]
 
 
 def test_missing_store(tmp_path):

@@ -447,7 +447,8 @@ def fake_query(monkeypatch, web_db):
     source = rows(web_db, "SELECT text, title, outlet FROM articles WHERE id = ?", [COPIED])[0]
 
     def query(text, db):
-        calls.append((text, Path(db)))
+        # the viewer passes the store it opened once (api.open_store), which knows its path
+        calls.append((text, Path(getattr(db, "path", db))))
         n = min(len(text), 30)
         return [
             FakeMatch(COPIED, source[1], source[2], 0.9, 0.8, 0.85,

@@ -56,8 +56,11 @@ def run(
     progress: Progress | None = None,
     column_map: Mapping[str, str] | None = None,
     engine: str = "local",
+    index: bool = True,
 ) -> RunSummary:
     """Read ``inputs``, find reuse, families and lineage; write the store at ``db`` if given.
+
+    ``index``: also persist the n-gram index that ``query`` and ``add`` need.
 
     Articles already in the store are kept and analysed together with the new ones,
     so running again on the same input gives the same store. ``column_map`` names the
@@ -95,7 +98,8 @@ def run(
 
         result = run_articles_spark(articles, rejections, params, progress)
     elif engine == "local":
-        result = run_articles(articles, rejections, params, progress, keep_index=db is not None)
+        keep_index = db is not None and index
+        result = run_articles(articles, rejections, params, progress, keep_index=keep_index)
     else:
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'spark'")
     if db is not None:

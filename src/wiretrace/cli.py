@@ -97,6 +97,9 @@ def run(
     changes: bool = typer.Option(
         True, "--changes/--no-changes", help="Describe what each copy changed (slowest stage)."
     ),
+    index: bool = typer.Option(
+        True, "--index/--no-index", help="Keep the n-gram index that `query` and `add` need."
+    ),
 ) -> None:
     """Find reused passages, story families and who copied whom; store them in DB."""
     params = RunParams(
@@ -126,6 +129,7 @@ def run(
                 progress=_Bars(progress),
                 column_map=mapping,
                 engine=engine,
+                index=index,
             )
         except ValueError as error:
             console.print(f"[red]stopped (--strict):[/red] {escape(str(error))}")
@@ -165,7 +169,9 @@ def _report(summary: api.RunSummary, rejects: Path | None, title: str, pairs_lab
 
 @app.command()
 def add(
-    inputs: list[Path] = typer.Argument(..., help="Input files and folders, as for run."),
+    inputs: list[Path] = typer.Argument(
+        None, help="Input files and folders, as for run (none: only build a missing index)."
+    ),
     db: Path = typer.Option(..., "--db", help="The store to add to (created if missing)."),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record."),
     rejects: Path | None = typer.Option(
@@ -187,7 +193,7 @@ def add(
     ) as progress:  # fmt: skip
         try:
             summary = api.add(
-                [str(p) for p in inputs],
+                [str(p) for p in inputs or []],
                 db=db,
                 strict=strict,
                 progress=_Bars(progress),
@@ -223,8 +229,8 @@ def query(
         matches = api.query(text, db)
     except IndexMissing as error:
         console.print(
-            f"[red]{escape(str(error))}[/red]: run [bold]wiretrace run[/bold] (local engine) "
-            "or [bold]wiretrace add[/bold] on this store to build its n-gram index"
+            f"[red]{escape(str(error))}[/red]: [bold]wiretrace add --db {escape(str(db))}[/bold] "
+            "builds it (a full run with the local engine)"
         )
         raise typer.Exit(2) from error
     if as_json:
@@ -253,7 +259,9 @@ def query(
     for p in best.passages:
         snippet = " ".join(p.a_text(text).split())
         snippet = snippet if len(snippet) <= 160 else snippet[:157] + "…"
-        out.print(f"  [dim]query {p.a_start}-{p.a_end}, article {p.b_start}-{p.b_end}, {p.kind}[/dim]")
+        out.print(
+            f"  [dim]query {p.a_start}-{p.a_end}, article {p.b_start}-{p.b_end}, {p.kind}[/dim]"
+        )
         out.print(f"  {escape(snippet)}")
 
 
@@ -369,7 +377,7 @@ def demo(
     out.print(f"sample corpus: {sample}")
     run(
         inputs=[sample], db=db, strict=False, rejects=None, max_df=RunParams.max_df,
-        column_map=None, engine="local", variants=None, rewrites=False, changes=True,
+        column_map=None, engine="local", variants=None, rewrites=False, changes=True, index=True,
     )  # fmt: skip
     from .store import connect
 

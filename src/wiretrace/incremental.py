@@ -14,9 +14,16 @@ can change:
   (``fingerprint.boilerplate_flags``), so the flags of the stored sentences that share
   words with a new sentence are recomputed from all their occurrences; a stored
   article whose flags change has all its pairs aligned again.
-* **lineage.** Parents, roots and family names depend only on the links inside a
-  family, so they are rebuilt for the families that gained, lost or changed a link,
-  from the persisted full-precision evidence of their links.
+* **sentence bands** (when that channel is on): band hashes depend on boilerplate flags,
+  so a stored article whose flags change has its band entries replaced, and the pair
+  counts of every band hash touched are recounted before and after.
+* **thin links.** Whether a link resting on a sentence or two stands depends on the
+  stories around it (``engines.local.settle_links``), so that rule is re-run over every
+  measured pair; a link it adds or drops is treated as changed.
+* **lineage.** Parents, roots, family names, relations, secondary sources and changes
+  depend only on the links inside a family, so they are rebuilt for the families that
+  gained, lost or changed a link, from the persisted full-precision evidence of their
+  links and their stored passages.
 
 Store tables and the index change in one DuckDB transaction. A store without an
 n-gram index (made by the Spark engine or an older version) gets a full run instead.
@@ -250,9 +257,7 @@ class _Update:
         self.n_new = len(new_articles)
         self.aligned_pairs = 0
         self.timings: dict[str, float] = {}
-        self._articles: dict[int, Article] = {
-            self.n_old + i: a for i, a in enumerate(new_articles)
-        }
+        self._articles: dict[int, Article] = {self.n_old + i: a for i, a in enumerate(new_articles)}
 
     # -- computing ------------------------------------------------------------------------
 
@@ -322,7 +327,9 @@ class _Update:
         )  # fmt: skip
         kept = is_member(self.old_keys[lowered], np.sort(_keys(still.a, still.b)))
         # shingle counts that change: 0 where a pair no longer passes by shingles
-        self.shingle_keys = np.concatenate([self.old_keys[lowered], _keys(self.new_pairs.a, self.new_pairs.b)])
+        self.shingle_keys = np.concatenate(
+            [self.old_keys[lowered], _keys(self.new_pairs.a, self.new_pairs.b)]
+        )
         self.shingle_values = np.concatenate([np.where(kept, shared, 0), self.new_pairs.shared])
         self.newly_frequent = hashes[newly_frequent]
         # what the new segment holds: new postings of shingles that are not frequent
@@ -413,7 +420,10 @@ class _Update:
             gone = ~entries_in(old_h, old_d, now_h, now_d)
             came = ~entries_in(now_h, now_d, old_h, old_d)
             rem_h, rem_d = old_h[gone], old_d[gone]
-            add_h, add_d = np.concatenate([now_h[came], add_h]), np.concatenate([now_d[came], add_d])
+            add_h, add_d = (
+                np.concatenate([now_h[came], add_h]),
+                np.concatenate([now_d[came], add_d]),
+            )
         live_h, live_d = self.index.lookup_bands(np.unique(np.concatenate([add_h, rem_h])))
         stay = ~entries_in(live_h, live_d, rem_h, rem_d)
         before = shared_counts(_postings(live_h, live_d), bands.max_df)
@@ -564,8 +574,10 @@ class _Update:
             return tokenize_texts([], self.params)[0]
         combined = concat_batches(pieces)
         order = np.argsort(np.concatenate(found), kind="stable")
-        return combined if np.array_equal(order, np.arange(order.shape[0])) else take_docs(
-            combined, order
+        return (
+            combined
+            if np.array_equal(order, np.arange(order.shape[0]))
+            else take_docs(combined, order)
         )
 
     def _load_articles(self, positions: np.ndarray) -> dict[int, Article]:
@@ -625,7 +637,6 @@ class _Update:
         old_link_keys = _keys(old_ev.a, old_ev.b)
         redone = np.union1d(np.union1d(self.removed_keys, self.realigned_old), self.flip_off)
         gone = is_member(old_link_keys, redone)
-        self.gone_link_keys = old_link_keys[gone]
         linked = np.flatnonzero(evidence.reused)
         new_link_keys = _keys(docs[evidence.a[linked]], docs[evidence.b[linked]])
         touched = np.union1d(
@@ -663,7 +674,9 @@ class _Update:
         kept_ix, new_ix = np.flatnonzero(keep), linked
 
         def column(name: str) -> np.ndarray:
-            values = np.concatenate([getattr(old_ev, name)[kept_ix], getattr(evidence, name)[new_ix]])
+            values = np.concatenate(
+                [getattr(old_ev, name)[kept_ix], getattr(evidence, name)[new_ix]]
+            )
             return values[order]
 
         ga, gb = _split(sub_keys[order])
@@ -673,8 +686,14 @@ class _Update:
             **{
                 name: column(name)
                 for name in (
-                    "containment_a", "containment_b", "weighted_a", "weighted_b",
-                    "exact_a", "exact_b", "shared", "passages",
+                    "containment_a",
+                    "containment_b",
+                    "weighted_a",
+                    "weighted_b",
+                    "exact_a",
+                    "exact_b",
+                    "shared",
+                    "passages",
                 )
             },  # fmt: skip
             reused=np.ones(sub_keys.shape[0], dtype=bool),
@@ -747,9 +766,7 @@ class _Update:
                 old_parent[np.searchsorted(subset, child)] = parent
         parent = lineage.parent
         new_parent = np.where(parent >= 0, subset[np.maximum(parent, 0)], -1)
-        pair_key = _keys(
-            np.minimum(subset, new_parent), np.maximum(subset, new_parent)
-        )
+        pair_key = _keys(np.minimum(subset, new_parent), np.maximum(subset, new_parent))
         redo = (
             (subset >= self.n_old)
             | (new_parent != old_parent)
@@ -760,9 +777,7 @@ class _Update:
         if children.shape[0] == 0:
             return [], replaced
         # the evidence row of each child's link to its parent
-        row_of_key = {
-            int(k): i for i, k in enumerate(_keys(subset[ev.a], subset[ev.b]).tolist())
-        }
+        row_of_key = {int(k): i for i, k in enumerate(_keys(subset[ev.a], subset[ev.b]).tolist())}
         links = np.array([row_of_key[int(pair_key[c])] for c in children.tolist()], np.int64)
         local_docs = np.union1d(children, parent[children])
         local = np.searchsorted(local_docs, np.arange(subset.shape[0]))
@@ -782,9 +797,7 @@ class _Update:
         local_parent = np.full(local_docs.shape[0], -1, dtype=np.int64)
         local_parent[local[children]] = local[parent[children]]
         clock = time.perf_counter()
-        changes = lineage_changes(
-            articles, local_parent, pair_a, pair_b, passages, batch, starts
-        )
+        changes = lineage_changes(articles, local_parent, pair_a, pair_b, passages, batch, starts)
         self.timings["changes"] = time.perf_counter() - clock
         return changes, replaced
 
@@ -861,7 +874,9 @@ class _Update:
         ids = articles.column("id").to_pylist()
         new_labels = sorted(set(articles.column("family").to_pylist()))
         con.register("subset_ids", pa.table({"id": ids}))
-        con.register("family_labels", pa.table({"family": sorted(set(self.old_labels) | set(new_labels))}))
+        con.register(
+            "family_labels", pa.table({"family": sorted(set(self.old_labels) | set(new_labels))})
+        )
         con.execute("DELETE FROM articles WHERE id IN (SELECT id FROM subset_ids)")
         _append(con, "articles", articles)
         con.execute(
@@ -902,12 +917,6 @@ class _Update:
         self.con.unregister("new_rejections")
         insert(self.con, "rejections", columns)
 
-    def _pair_ids(self, keys: np.ndarray) -> list[tuple[str, str]]:
-        a, b = _split(keys)
-        positions = np.union1d(a, b)
-        articles = self._load_articles(positions)
-        return [(articles[int(x)].id, articles[int(y)].id) for x, y in zip(a.tolist(), b.tolist())]
-
     def _new_segments(self) -> tuple[list[tuple[str, int]], list[tuple[str, int, int]]]:
         """Write the new postings and texts as segments (merged with the newest ones when
         those are comparable in size); returns the segment lists of the updated store."""
@@ -947,8 +956,12 @@ class _Update:
             # tombstones of the merged entries are applied and dropped
             merged_h = np.concatenate([np.asarray(s.hashes) for s in segments[-count:]])
             merged_d = np.concatenate([np.asarray(s.docs) for s in segments[-count:]])
-            stones_h = np.concatenate([gone_h[~entries_in(gone_h, gone_d, *self.revived)], self.band_removed[0]])
-            stones_d = np.concatenate([gone_d[~entries_in(gone_h, gone_d, *self.revived)], self.band_removed[1]])
+            stones_h = np.concatenate(
+                [gone_h[~entries_in(gone_h, gone_d, *self.revived)], self.band_removed[0]]
+            )
+            stones_d = np.concatenate(
+                [gone_d[~entries_in(gone_h, gone_d, *self.revived)], self.band_removed[1]]
+            )
             dead = entries_in(merged_h, merged_d, stones_h, stones_d)
             kept = _postings(merged_h[~dead], merged_d[~dead])
             name = write_segment(index.path, kept.hashes, kept.docs.astype(np.int32))

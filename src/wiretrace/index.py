@@ -176,9 +176,7 @@ def _from_json(kind: object, value: object) -> object:
         namespace = {**vars(model), **vars(variants)}
         hints = typing.get_type_hints(kind, globalns=namespace)
         known = {f.name for f in dataclasses.fields(kind)}
-        return kind(
-            **{k: _from_json(hints[k], v) for k, v in value.items() if k in known}
-        )
+        return kind(**{k: _from_json(hints[k], v) for k, v in value.items() if k in known})
     origin = typing.get_origin(kind)
     args = typing.get_args(kind)
     if origin in (typing.Union, types.UnionType):
@@ -300,7 +298,12 @@ def remove_unused_segments(db: str | Path) -> None:
             return  # unreadable now: leave everything in place
     for path in folder.iterdir():
         name = path.name.split(".")[0]
-        if path.name.startswith("seg-") and name not in used or path.name.startswith(".seg-") and path.name.endswith(".tmp"):
+        if (
+            path.name.startswith("seg-")
+            and name not in used
+            or path.name.startswith(".seg-")
+            and path.name.endswith(".tmp")
+        ):
             path.unlink(missing_ok=True)
 
 
@@ -414,9 +417,7 @@ def _text_segments_of(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, in
 
 def merge_text_segments(db: str | Path, segments: list[TextSegment]) -> TextSegment:
     texts = [t for s in segments for t in s.texts.to_pylist()]
-    tokens = concat_batches(
-        [take_docs(s.tokens, np.arange(s.tokens.n_docs)) for s in segments]
-    )
+    tokens = concat_batches([take_docs(s.tokens, np.arange(s.tokens.n_docs)) for s in segments])
     name = write_text_segment(db, texts, tokens)
     return open_text_segment(db, name, segments[0].first)
 
@@ -539,7 +540,9 @@ def table_writer(db: str | Path, result: RunResult) -> Callable[[duckdb.DuckDBPy
             "index_pairs",
             {"a": ev.a, "b": ev.b, "shared": parts.pair_shared, "bands": parts.pair_bands},
         )
-        insert(con, "index_links", link_evidence_columns(parts.measured, ev.reused, result.orientation))
+        insert(
+            con, "index_links", link_evidence_columns(parts.measured, ev.reused, result.orientation)
+        )
 
     return write
 
@@ -721,9 +724,11 @@ class StoreIndex:
             self.frequent = np.sort(
                 self.con.execute("SELECT hash FROM index_frequent").fetchnumpy()["hash"]
             ).astype(np.uint64)
-            self.doc_shingles = self.con.execute(
-                "SELECT shingles FROM index_docs ORDER BY position"
-            ).fetchnumpy()["shingles"].astype(np.int64)
+            self.doc_shingles = (
+                self.con.execute("SELECT shingles FROM index_docs ORDER BY position")
+                .fetchnumpy()["shingles"]
+                .astype(np.int64)
+            )
         except BaseException:
             self.con.close()
             raise

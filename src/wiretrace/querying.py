@@ -31,7 +31,9 @@ def open_index(db: str | Path) -> StoreIndex:
     return StoreIndex(db)
 
 
-def query(text: str, db: str | Path | StoreIndex, params: RunParams | None = None) -> list[QueryMatch]:
+def query(
+    text: str, db: str | Path | StoreIndex, params: RunParams | None = None
+) -> list[QueryMatch]:
     """Stored articles that ``text`` likely reuses (or that reuse it), best evidence first.
 
     ``db`` is a store path or a store opened with ``open_index``. ``params`` default to
@@ -112,9 +114,7 @@ def _candidates(
     by_shingles = select_candidates(found, found, found)
     grams = shingles(query_batch, params.shingle_size)
     if grams.hashes.size:
-        docs, counts = _shared_with_query(
-            *index.lookup(np.unique(grams.hashes)), params.max_df
-        )
+        docs, counts = _shared_with_query(*index.lookup(np.unique(grams.hashes)), params.max_df)
         keys = (docs << 32) | index.n_docs
         per_doc = np.append(index.doc_shingles, grams.hashes.shape[0])
         by_shingles = select_candidates(

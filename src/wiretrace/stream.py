@@ -50,6 +50,7 @@ BATCH = 20_000
 PARTITION_BITS = 5
 
 _SHINGLE = np.dtype([("hash", "<u8"), ("doc", "<i4")])
+_PAIR = np.dtype([("hash", "<u8"), ("key", "<i8"), ("count", "<i8")])  # hash: bucket of the pair
 _SENTENCE = np.dtype(
     [("hash", "<u8"), ("doc", "<i4"), ("sentence", "<i4"), ("from_end", "<i4"),
      ("length", "<i4"), ("code", "<i4"), ("credit", "?")]
@@ -66,7 +67,7 @@ class CorpusPrint:
     rejections: list[Rejection] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     flagged: tuple[np.ndarray, np.ndarray] | None = None  # boilerplate: (doc, sentence)
-    pair_bytes_peak: int = 0  # the largest the pair counts grew (for the memory figure)
+    pair_bytes_peak: int = 0  # the largest block of pair counts in memory (memory figure)
 
 
 class _Accept:
@@ -119,7 +120,11 @@ class _Spill:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.dtype = dtype
         self.bits = bits
-        self.handles = [open(self.folder / f"p{k:03d}.bin", "wb") for k in range(1 << bits)]
+        # one handle per partition, open for the whole stream; ``close`` closes them
+        self.handles = [
+            open(self.folder / f"p{k:03d}.bin", "wb")  # noqa: SIM115
+            for k in range(1 << bits)
+        ]
 
     def write(self, rows: np.ndarray) -> None:
         """Rows sorted by hash go to their partitions (contiguous runs of the top bits)."""
@@ -156,9 +161,10 @@ def fingerprint_corpus(
     codes: dict[str, int] = {}
     counts: list[np.ndarray] = []
     schema = pa.schema([("text", pa.large_string())])
-    with pa.OSFile(str(folder / "texts.arrows"), "wb") as sink, pa.ipc.new_stream(
-        sink, schema
-    ) as texts_out:
+    with (
+        pa.OSFile(str(folder / "texts.arrows"), "wb") as sink,
+        pa.ipc.new_stream(sink, schema) as texts_out,
+    ):
         for batch in _batches(records, accept, batch_size, corpus.rejections):
             first = corpus.n_docs
             texts = [a.text for a in batch]
@@ -217,29 +223,55 @@ def _flags(sentences: _Spill, params: RunParams) -> tuple[np.ndarray, np.ndarray
     return doc[order], number[order]
 
 
-def _sum_counts(parts: list[tuple[np.ndarray, np.ndarray]], corpus: CorpusPrint):
-    """Pair counts from disjoint sets of hashes, added up per pair."""
-    keys = np.concatenate([k for k, _ in parts]) if parts else np.zeros(0, np.int64)
-    counts = np.concatenate([c for _, c in parts]) if parts else np.zeros(0, np.int64)
-    corpus.pair_bytes_peak = max(corpus.pair_bytes_peak, keys.nbytes + counts.nbytes)
-    unique, where = np.unique(keys, return_inverse=True)
-    return unique, np.bincount(where, counts, unique.shape[0]).astype(np.int64)
+def _pairs_by_bucket(
+    corpus: CorpusPrint, name: str, spill: _Spill, max_df: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each pair's shared count over all hash partitions, one bucket of pairs at a time.
+
+    A pair's partial counts from the hash partitions are spilled by bucket of the pair, so
+    that only one bucket's counts are summed in memory at once."""
+    pairs = _Spill(corpus.folder, name, _PAIR, PARTITION_BITS)
+    for rows in spill.partitions():
+        postings = build_postings(Shingles(rows["hash"], rows["doc"].astype(np.int64)))
+        del rows
+        keys, counts = shared_counts(postings, max_df)
+        del postings
+        block = np.empty(keys.shape[0], dtype=_PAIR)
+        block["hash"] = _mix(keys)  # spread pairs over the buckets
+        block["key"], block["count"] = keys, counts
+        corpus.pair_bytes_peak = max(corpus.pair_bytes_peak, block.nbytes)
+        pairs.write(block[np.argsort(block["hash"], kind="stable")])
+        del keys, counts, block
+    pairs.close()
+    for block in pairs.partitions():
+        corpus.pair_bytes_peak = max(corpus.pair_bytes_peak, block.nbytes)
+        keys, where = np.unique(block["key"], return_inverse=True)
+        counts = np.bincount(where, block["count"].astype(np.float64), keys.shape[0])
+        yield keys, counts.astype(np.int64)
+
+
+def _mix(keys: np.ndarray) -> np.ndarray:
+    return (keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(0x5851F42D4C957F2D)
+
+
+def _union(parts: list[CandidatePairs]) -> CandidatePairs:
+    a = np.concatenate([p.a for p in parts]) if parts else np.zeros(0, np.int64)
+    b = np.concatenate([p.b for p in parts]) if parts else np.zeros(0, np.int64)
+    shared = np.concatenate([p.shared for p in parts]) if parts else np.zeros(0, np.int64)
+    order = np.lexsort((b, a))
+    return CandidatePairs(a[order], b[order], shared[order])
 
 
 def _shingle_pairs(corpus: CorpusPrint, grams: _Spill, params: RunParams) -> CandidatePairs:
-    parts = []
-    for rows in grams.partitions():
-        postings = build_postings(Shingles(rows["hash"], rows["doc"].astype(np.int64)))
-        parts.append(shared_counts(postings, params.max_df))
-        corpus.pair_bytes_peak = max(
-            corpus.pair_bytes_peak, sum(k.nbytes + c.nbytes for k, c in parts)
-        )
-    keys, counts = _sum_counts(parts, corpus)
-    del parts
-    return select_candidates(
-        keys, counts, corpus.doc_shingles.astype(np.int64), params.min_shared_shingles,
-        params.min_shared_share,
-    )  # fmt: skip
+    per_doc = corpus.doc_shingles.astype(np.int64)
+    return _union(
+        [
+            select_candidates(
+                keys, counts, per_doc, params.min_shared_shingles, params.min_shared_share
+            )
+            for keys, counts in _pairs_by_bucket(corpus, "shingle_pairs", grams, params.max_df)
+        ]
+    )
 
 
 def _band_pairs(corpus: CorpusPrint, params: RunParams) -> CandidatePairs:
@@ -265,10 +297,5 @@ def _band_pairs(corpus: CorpusPrint, params: RunParams) -> CandidatePairs:
             bands.write(rows)
             first += len(texts)
     bands.close()
-    parts = []
-    for rows in bands.partitions():
-        postings = build_postings(Shingles(rows["hash"], rows["doc"].astype(np.int64)))
-        keys, _ = shared_counts(postings, params.sentence_bands.max_df)
-        parts.append((keys, np.ones(keys.shape[0], dtype=np.int64)))
-    keys, counts = _sum_counts(parts, corpus)
-    return select_candidates(keys, counts, np.zeros(0), min_shared=1)
+    found = _pairs_by_bucket(corpus, "band_pairs", bands, params.sentence_bands.max_df)
+    return _union([select_candidates(k, c, np.zeros(0), min_shared=1) for k, c in found])

@@ -61,11 +61,16 @@ from .local import (
 
 ARTICLES_PER_PARTITION = 20_000
 
-_FINGERPRINT_SCHEMA = (
-    "kind byte, hash long, doc long, sentence int, from_end int, length int, code int, "
-    "credit int"
-)
+# Postings and sentence keys travel as blocks: one row per (partition, hash bucket) holding a
+# NumPy record array's bytes, so Spark moves tens of millions of entries as a few hundred rows.
+_BLOCK_SCHEMA = "kind byte, bucket int, data binary"
 _POSTING, _DOC_SHINGLES, _SENTENCE = 0, 1, 2
+_ENTRY = np.dtype([("hash", "<u8"), ("doc", "<i8")])
+_COUNT = np.dtype([("key", "<i8"), ("count", "<i8")])
+_SENTENCE_ROW = np.dtype(
+    [("hash", "<u8"), ("doc", "<i8"), ("sentence", "<i4"), ("from_end", "<i4"),
+     ("length", "<i4"), ("code", "<i4"), ("credit", "?")]
+)  # fmt: skip
 
 _EVIDENCE_FIELDS = (
     "containment_a", "containment_b", "weighted_a", "weighted_b", "exact_a", "exact_b",
@@ -102,6 +107,8 @@ def spark_session(app_name: str = "wiretrace"):
         # the workers must import this wiretrace: run them with this interpreter
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         conf.setIfMissing("spark.ui.enabled", "false")
+        # in local mode the driver is the executor too (the default 1 GiB spills to disk)
+        conf.setIfMissing("spark.driver.memory", "4g")
     conf.setIfMissing("spark.sql.execution.arrow.pyspark.enabled", "true")
     conf.setIfMissing("spark.ui.showConsoleProgress", "false")
     conf.setIfMissing("spark.sql.adaptive.enabled", "false")  # keep our partition counts
@@ -138,7 +145,7 @@ def run_articles_spark(
     spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
     frame = _articles_frame(spark, articles, params, parts)
     fingerprints = frame.select("position", "text", "code").mapInArrow(
-        _fingerprint_job(params), _FINGERPRINT_SCHEMA
+        _fingerprint_job(params, shuffle), _BLOCK_SCHEMA
     )
     fingerprints = fingerprints.persist()
     doc_shingles = _doc_shingles(fingerprints, n)
@@ -199,27 +206,20 @@ def _articles_frame(spark, articles: list[Article], params: RunParams, partition
 
 
 def _doc_shingles(fingerprints, n: int) -> np.ndarray:
-    rows = (
-        fingerprints.filter(f"kind = {_DOC_SHINGLES}")
-        .select("doc", "length")
-        .toArrow()
-    )
+    blocks = fingerprints.filter(f"kind = {_DOC_SHINGLES}").select("data").toArrow()
+    rows = _unpack(blocks.column("data").to_pylist(), _COUNT)
     counts = np.zeros(n, dtype=np.int64)
-    counts[rows.column("doc").to_numpy()] = rows.column("length").to_numpy()
+    counts[rows["key"]] = rows["count"]
     return counts
 
 
 def _candidates(spark, fingerprints, doc_shingles: np.ndarray, params: RunParams, shuffle: int):
-    from pyspark.sql import functions as F
-
-    postings = fingerprints.filter(f"kind = {_POSTING}").select("hash", "doc")
-    partial = postings.repartition(shuffle, "hash").mapInArrow(
-        _pair_count_job(params.max_df), "key long, count long"
+    postings = fingerprints.filter(f"kind = {_POSTING}").select("bucket", "data")
+    partial = postings.repartition(shuffle, "bucket").mapInArrow(
+        _pair_count_job(params.max_df, shuffle), _BLOCK_SCHEMA
     )
-    summed = partial.groupBy("key").agg(F.sum("count").alias("count"))
-    summed = summed.filter(F.col("count") >= params.min_shared_shingles)
     per_doc = spark.sparkContext.broadcast(doc_shingles)
-    return summed.mapInArrow(
+    return partial.repartition(shuffle, "bucket").mapInArrow(
         _select_job(per_doc, params.min_shared_shingles, params.min_shared_share),
         "a long, b long, shared long",
     )
@@ -227,28 +227,25 @@ def _candidates(spark, fingerprints, doc_shingles: np.ndarray, params: RunParams
 
 def _band_pairs(frame, flagged, params: RunParams, shuffle: int):
     """Pairs sharing a sentence band (``candidates.sentence_pairs``, partitioned by band)."""
-    from pyspark.sql import functions as F
-
     docs = frame.select("position", "text").join(
         flagged.withColumnRenamed("doc", "position"), "position", "left"
     )
-    entries = docs.mapInArrow(_band_job(params), "hash long, doc long")
-    partial = entries.repartition(shuffle, "hash").mapInArrow(
-        _pair_count_job(params.sentence_bands.max_df), "key long, count long"
+    entries = docs.mapInArrow(_band_job(params, shuffle), _BLOCK_SCHEMA)
+    partial = entries.repartition(shuffle, "bucket").mapInArrow(
+        _pair_count_job(params.sentence_bands.max_df, shuffle), _BLOCK_SCHEMA
     )
-    keys = partial.select("key").distinct()  # at least one band shared: a candidate
-    return keys.select(
-        F.shiftright("key", 32).alias("a"), F.col("key").bitwiseAND(F.lit(0xFFFFFFFF)).alias("b")
+    # at least one band shared: a candidate
+    pairs = partial.repartition(shuffle, "bucket").mapInArrow(
+        _select_job(None, 1, 0.0), "a long, b long, shared long"
     )
+    return pairs.select("a", "b")
 
 
 def _boilerplate(fingerprints, params: RunParams, shuffle: int):
     from pyspark.sql import functions as F
 
-    sentences = fingerprints.filter(f"kind = {_SENTENCE}").select(
-        "hash", "doc", "sentence", "from_end", "length", "code", "credit"
-    )
-    flags = sentences.repartition(shuffle, "hash").mapInArrow(
+    sentences = fingerprints.filter(f"kind = {_SENTENCE}").select("bucket", "data")
+    flags = sentences.repartition(shuffle, "bucket").mapInArrow(
         _flag_job(params.boilerplate), "doc long, sentence int"
     )
     return flags.groupBy("doc").agg(F.collect_list("sentence").alias("flagged"))
@@ -263,9 +260,7 @@ def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: i
         .union(pairs.select(F.col("g").alias("group"), F.col("b").alias("position")))
         .distinct()
     )
-    docs = frame.drop("code").join(
-        flagged.withColumnRenamed("doc", "position"), "position", "left"
-    )
+    docs = frame.drop("code").join(flagged.withColumnRenamed("doc", "position"), "position", "left")
     needed_docs = needed.join(docs, "position")
     found = (
         pairs.groupBy("g")
@@ -328,14 +323,20 @@ def _changes(spark, frame, parent, evidence, passages, params, groups: int) -> l
         return []
     keys = (evidence.a << 32) | evidence.b
     parents = parent[children]
-    link = np.searchsorted(keys, (np.minimum(children, parents) << 32) | np.maximum(children, parents))
+    link = np.searchsorted(
+        keys, (np.minimum(children, parents) << 32) | np.maximum(children, parents)
+    )
     order = np.argsort(passages.pair, kind="stable")
     bounds = np.searchsorted(passages.pair[order], np.arange(keys.shape[0] + 1))
     spans_a, spans_b = [], []
     for k in link.tolist():
         rows = order[bounds[k] : bounds[k + 1]]
-        spans_a.append(np.column_stack([passages.a_start[rows], passages.a_end[rows]]).ravel().tolist())
-        spans_b.append(np.column_stack([passages.b_start[rows], passages.b_end[rows]]).ravel().tolist())
+        spans_a.append(
+            np.column_stack([passages.a_start[rows], passages.a_end[rows]]).ravel().tolist()
+        )
+        spans_b.append(
+            np.column_stack([passages.b_start[rows], passages.b_end[rows]]).ravel().tolist()
+        )
     tasks = spark.createDataFrame(
         pa.table(
             {
@@ -363,8 +364,14 @@ def _changes(spark, frame, parent, evidence, passages, params, groups: int) -> l
     rows = found.sort_by([("child", "ascending"), ("seq", "ascending")]).to_pylist()
     return [
         Change(
-            r["article"], r["parent"], r["kind"], r["text"], r["detail"], r["side"],
-            r["start"], r["end"],
+            r["article"],
+            r["parent"],
+            r["kind"],
+            r["text"],
+            r["detail"],
+            r["side"],
+            r["start"],
+            r["end"],
         )  # fmt: skip
         for r in rows
     ]
@@ -378,7 +385,33 @@ def _whole_partition(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
     return pa.Table.from_batches(batches) if batches else None
 
 
-def _fingerprint_job(params: RunParams):
+def _blocks(kind: int, rows: np.ndarray, buckets: int, keys: np.ndarray) -> pa.RecordBatch:
+    """``rows`` split by the bucket of ``keys``: one row per bucket, with the part's bytes."""
+    bucket = (np.ascontiguousarray(keys).view(np.uint64) % np.uint64(buckets)).astype(np.int64)
+    order = np.argsort(bucket, kind="stable")
+    rows, bucket = rows[order], bucket[order]
+    bounds = np.searchsorted(bucket, np.arange(buckets + 1))
+    present = [k for k in range(buckets) if bounds[k + 1] > bounds[k]]
+    return pa.RecordBatch.from_pydict(
+        {
+            "kind": pa.array(np.full(len(present), kind, dtype=np.int8)),
+            "bucket": pa.array(np.array(present, dtype=np.int32)),
+            "data": pa.array(
+                [rows[bounds[k] : bounds[k + 1]].tobytes() for k in present], pa.binary()
+            ),
+        }
+    )
+
+
+def _unpack(blobs: list[bytes], dtype: np.dtype) -> np.ndarray:
+    return np.frombuffer(b"".join(blobs), dtype=dtype) if blobs else np.zeros(0, dtype=dtype)
+
+
+def _partition_blobs(batches: Iterator[pa.RecordBatch]) -> list[bytes]:
+    return [blob for batch in batches for blob in batch.column("data").to_pylist()]
+
+
+def _fingerprint_job(params: RunParams, buckets: int):
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         table = _whole_partition(batches)
         if table is None:
@@ -391,33 +424,23 @@ def _fingerprint_job(params: RunParams):
         per_doc = np.bincount(grams.docs, minlength=len(texts))
         postings = build_postings(Shingles(grams.hashes, positions[grams.docs]))
         del grams
-        yield _rows(_POSTING, postings.hashes.view(np.int64), postings.docs)
-        yield _rows(_DOC_SHINGLES, np.zeros(len(texts), np.int64), positions, length=per_doc)
+        entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
+        entries["hash"], entries["doc"] = postings.hashes, postings.docs
+        del postings
+        yield _blocks(_POSTING, entries, buckets, entries["hash"])
+        counts = np.empty(len(texts), dtype=_COUNT)
+        counts["key"], counts["count"] = positions, per_doc
+        yield _blocks(_DOC_SHINGLES, counts, 1, np.zeros(len(texts), np.uint64))
         keys = sentence_keys(batch)
-        first = batch.doc_sent_start[keys.doc]
-        yield _rows(
-            _SENTENCE, keys.hashes.view(np.int64), positions[keys.doc],
-            sentence=np.arange(keys.doc.shape[0]) - first, from_end=keys.from_end,
-            length=keys.lengths, code=codes[keys.doc],
-            credit=np.zeros(keys.doc.shape[0]) if keys.credit is None else keys.credit,
-        )  # fmt: skip
+        rows = np.empty(keys.hashes.shape[0], dtype=_SENTENCE_ROW)
+        rows["hash"], rows["doc"] = keys.hashes, positions[keys.doc]
+        rows["sentence"] = np.arange(keys.doc.shape[0]) - batch.doc_sent_start[keys.doc]
+        rows["from_end"], rows["length"] = keys.from_end, keys.lengths
+        rows["code"] = codes[keys.doc]
+        rows["credit"] = False if keys.credit is None else keys.credit
+        yield _blocks(_SENTENCE, rows, buckets, rows["hash"])
 
     return job
-
-
-def _rows(kind: int, hashes, docs, **ints) -> pa.RecordBatch:
-    n = len(docs)
-    columns = {
-        "kind": pa.array(np.full(n, kind, dtype=np.int8)),
-        "hash": pa.array(np.asarray(hashes, dtype=np.int64)),
-        "doc": pa.array(np.asarray(docs, dtype=np.int64)),
-    }
-    for name in ("sentence", "from_end", "length", "code", "credit"):
-        values = ints.get(name)
-        columns[name] = pa.array(
-            np.zeros(n, np.int32) if values is None else np.asarray(values, dtype=np.int32)
-        )
-    return pa.RecordBatch.from_pydict(columns)
 
 
 def _flags_of(batch, flagged: list) -> np.ndarray:
@@ -429,7 +452,7 @@ def _flags_of(batch, flagged: list) -> np.ndarray:
     return flags
 
 
-def _band_job(params: RunParams):
+def _band_job(params: RunParams, buckets: int):
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         table = _whole_partition(batches)
         if table is None:
@@ -441,58 +464,63 @@ def _band_job(params: RunParams):
             features.sent_feat_start, features.hashes, batch.doc_sent_start,
             params.sentence_bands,
         )  # fmt: skip
-        entries = build_postings(Shingles(found.hashes, positions[found.docs]))
-        yield pa.RecordBatch.from_pydict(
-            {"hash": pa.array(entries.hashes.view(np.int64)), "doc": pa.array(entries.docs)}
-        )
+        postings = build_postings(Shingles(found.hashes, positions[found.docs]))
+        entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
+        entries["hash"], entries["doc"] = postings.hashes, postings.docs
+        yield _blocks(_POSTING, entries, buckets, entries["hash"])
 
     return job
 
 
-def _pair_count_job(max_df: int):
+def _pair_count_job(max_df: int, buckets: int):
+    """Per partition of hashes: each pair's shared count over them, in blocks by pair."""
+
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = _whole_partition(batches)
-        if table is None:
+        entries = _unpack(_partition_blobs(batches), _ENTRY)
+        if entries.shape[0] == 0:
             return
-        hashes = table.column("hash").to_numpy().view(np.uint64)
-        docs = table.column("doc").to_numpy()
-        keys, counts = shared_counts(build_postings(Shingles(hashes, docs)), max_df)
-        yield pa.RecordBatch.from_pydict({"key": pa.array(keys), "count": pa.array(counts)})
+        postings = build_postings(Shingles(entries["hash"].copy(), entries["doc"].copy()))
+        keys, counts = shared_counts(postings, max_df)
+        rows = np.empty(keys.shape[0], dtype=_COUNT)
+        rows["key"], rows["count"] = keys, counts
+        yield _blocks(_POSTING, rows, buckets, keys)
 
     return job
 
 
 def _select_job(per_doc, min_shared: int, min_share: float):
+    """Per partition of pairs: counts summed over the hash partitions, then the rules."""
+
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            keys = batch.column("key").to_numpy()
-            counts = batch.column("count").to_numpy()
-            pairs = select_candidates(keys, counts, per_doc.value, min_shared, min_share)
-            yield pa.RecordBatch.from_pydict(
-                {"a": pa.array(pairs.a), "b": pa.array(pairs.b), "shared": pa.array(pairs.shared)}
-            )
+        rows = _unpack(_partition_blobs(batches), _COUNT)
+        if rows.shape[0] == 0:
+            return
+        keys, where = np.unique(rows["key"], return_inverse=True)
+        counts = np.bincount(where, rows["count"].astype(np.float64), keys.shape[0])
+        table = per_doc.value if per_doc is not None else np.zeros(0)
+        pairs = select_candidates(keys, counts.astype(np.int64), table, min_shared, min_share)
+        yield pa.RecordBatch.from_pydict(
+            {"a": pa.array(pairs.a), "b": pa.array(pairs.b), "shared": pa.array(pairs.shared)}
+        )
 
     return job
 
 
 def _flag_job(rules):
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        table = _whole_partition(batches)
-        if table is None:
+        rows = _unpack(_partition_blobs(batches), _SENTENCE_ROW)
+        if rows.shape[0] == 0:
             return
         keys = SentenceKeys(
-            hashes=table.column("hash").to_numpy().view(np.uint64),
-            doc=table.column("doc").to_numpy(),
-            from_end=table.column("from_end").to_numpy().astype(np.int64),
-            lengths=table.column("length").to_numpy().astype(np.int64),
-            credit=table.column("credit").to_numpy().astype(bool),
+            hashes=rows["hash"].copy(),
+            doc=rows["doc"].copy(),
+            from_end=rows["from_end"].astype(np.int64),
+            lengths=rows["length"].astype(np.int64),
+            credit=rows["credit"].copy(),
         )
-        flags = boilerplate_flags(keys, table.column("code").to_numpy().astype(np.int64), rules)
+        flags = boilerplate_flags(keys, rows["code"].astype(np.int64), rules)
         yield pa.RecordBatch.from_pydict(
-            {
-                "doc": pa.array(keys.doc[flags]),
-                "sentence": pa.array(table.column("sentence").to_numpy()[flags]),
-            }
+            {"doc": pa.array(keys.doc[flags]), "sentence": pa.array(rows["sentence"][flags])}
         )
 
     return job
@@ -503,7 +531,9 @@ def _align_job(params: RunParams):
 
     def job(pairs, docs):
         if pairs.empty:
-            return pd.DataFrame(columns=[c.split()[0].strip("`") for c in _ALIGN_SCHEMA.split(", ")])
+            return pd.DataFrame(
+                columns=[c.split()[0].strip("`") for c in _ALIGN_SCHEMA.split(", ")]
+            )
         docs = docs.sort_values("position", kind="stable")
         positions = docs["position"].to_numpy(dtype=np.int64)
         articles = [
@@ -540,12 +570,17 @@ def _align_job(params: RunParams):
         frames = [
             pd.DataFrame(
                 {
-                    "kind": "E", "a": ga[linked], "b": gb[linked], "seq": 0,
+                    "kind": "E",
+                    "a": ga[linked],
+                    "b": gb[linked],
+                    "seq": 0,
                     **{f: getattr(evidence, f)[linked] for f in _EVIDENCE_FIELDS},
-                    "features": evidence.shared[linked], "passages": evidence.passages[linked],
+                    "features": evidence.shared[linked],
+                    "passages": evidence.passages[linked],
                     "source_is_a": orientation.source_is_a[linked],
                     "reason": [orientation.reason[k] for k in linked.tolist()],
-                    "solid": measured.solid[linked], "thin": measured.thin[linked],
+                    "solid": measured.solid[linked],
+                    "thin": measured.thin[linked],
                     "contact": measured.contact[linked],
                 }
             )  # fmt: skip
@@ -555,9 +590,13 @@ def _align_job(params: RunParams):
         frames.append(
             pd.DataFrame(
                 {
-                    "kind": "P", "a": ga[pair], "b": gb[pair], "seq": rows,
+                    "kind": "P",
+                    "a": ga[pair],
+                    "b": gb[pair],
+                    "seq": rows,
                     **{f"p_{f}": getattr(passages, f)[rows] for f in _PASSAGE_FIELDS},
-                    "verbatim": passages.verbatim[rows], "similarity": passages.similarity[rows],
+                    "verbatim": passages.verbatim[rows],
+                    "similarity": passages.similarity[rows],
                 }
             )  # fmt: skip
         )

@@ -9,6 +9,7 @@ as a second fence.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -65,8 +66,11 @@ def create_app(db: str | Path) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=_warm_query_index, args=(app,), daemon=True).start()
         yield
         store.close()
+        if app.state.query_index is not None and hasattr(app.state.query_index, "close"):
+            app.state.query_index.close()
 
     app = FastAPI(
         title="wiretrace viewer",
@@ -75,6 +79,8 @@ def create_app(db: str | Path) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.store = store
+    app.state.query_index = None
+    app.state.query_lock = threading.Lock()
     app.add_middleware(
         BodySizeLimit,
         limit=MAX_QUERY_BODY,
@@ -418,6 +424,30 @@ def _index_missing() -> tuple[type[Exception], ...]:
     return (IndexMissing,)
 
 
+def _query_index(app: FastAPI) -> Any:
+    """The store's n-gram index, opened on the first query and kept: opening it and loading
+    its sentence index costs about a second on 100,000 articles (callers hold the lock)."""
+    if app.state.query_index is None:
+        open_store = getattr(api, "open_store", None)
+        if open_store is None:
+            return app.state.store.path
+        app.state.query_index = open_store(app.state.store.path)
+    return app.state.query_index
+
+
+def _warm_query_index(app: FastAPI) -> None:
+    """Open the index and run one query at start-up, so that the first visitor's query does
+    not pay for loading it. A store without an index simply stays cold."""
+    query = getattr(api, "query", None)
+    if query is None:
+        return
+    try:
+        with app.state.query_lock:
+            query("warm up the index", _query_index(app))
+    except Exception:  # noqa: BLE001 - a missing or old index is reported on the first query
+        return
+
+
 def _query_in_thread(request: Request, text: str) -> QueryResult:
     with request.app.state.store.cursor() as cur:
         return _run_query(request, cur, text)
@@ -428,7 +458,8 @@ def _run_query(request: Request, cur: reads.Cursor, text: str) -> QueryResult:
     if query is None:
         raise HTTPException(status_code=501, detail="this wiretrace has no api.query")
     try:
-        matches = list(query(text, request.app.state.store.path))[:MAX_QUERY_MATCHES]
+        with request.app.state.query_lock:
+            matches = list(query(text, _query_index(request.app)))[:MAX_QUERY_MATCHES]
     except _index_missing() as error:
         raise HTTPException(
             status_code=409,
