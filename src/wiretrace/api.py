@@ -14,6 +14,7 @@ from .engines.local import (
     Progress,
     RunResult,
     accept_records,
+    against_stored,
     alignment_params,
     article_facts,
     measure_pairs,
@@ -44,7 +45,9 @@ class RunSummary:
     seconds: float
     rejections: list[Rejection] = field(default_factory=list)
     result: RunResult | None = None
-    warnings: list[tuple[str, str]] = field(default_factory=list)  # (origin, warning) of kept records
+    warnings: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (origin, warning) of kept records
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (``add``)
 
 
@@ -77,15 +80,11 @@ def run(
         nonlocal read, already
         for record in read_inputs(inputs, column_map):
             read += 1
-            if isinstance(record, Article) and record.id in stored_by_id:
-                if stored_by_id[record.id].text == record.text:
-                    already += 1
-                    continue
-                record = Rejection(
-                    record.origin,
-                    f"id {record.id!r} is already stored with a different text",
-                    record.id,
-                )
+            stored_article = stored_by_id.get(record.id) if isinstance(record, Article) else None
+            record = against_stored(record, stored_article.text if stored_article else None)
+            if record is None:
+                already += 1
+                continue
             yield record
             if progress:
                 progress("read", 1, None)

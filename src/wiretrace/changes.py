@@ -32,29 +32,16 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, get_args
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from .align import PassageTable
-from .model import Article, Change, Passage
+from .model import Article, Change, ChangeKind, Passage
 from .text import TokenizedBatch, body_start, find_dateline, normalize, sentences
 
-KIND_ORDER = (
-    "headline_changed",
-    "sentence_added",
-    "sentence_dropped",
-    "quote_added",
-    "quote_removed",
-    "source_added",
-    "source_removed",
-    "number_changed",
-    "number_added",
-    "number_removed",
-    "name_added",
-    "name_removed",
-)
+KIND_ORDER: tuple[str, ...] = get_args(ChangeKind)
 
 MIN_COVERED = 0.5  # share of a sentence inside passages for it to count as kept
 QUOTE_MATCH = 75  # rapidfuzz token-set score (0..100) for a quote to count as kept

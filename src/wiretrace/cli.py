@@ -407,6 +407,22 @@ def _print_json(value: object) -> None:
     out.print_json(orjson.dumps(value, default=str).decode())
 
 
+def _print_report(db: Path, build, render, as_json: bool) -> None:
+    """Build a report from the store at ``db``; print it as JSON or as ``render``'s lines."""
+    from .report import NotInStore
+
+    _open_store_or_exit(db)
+    try:
+        found = build()
+    except NotInStore as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(1) from error
+    if as_json:
+        _print_json(found)
+    else:
+        _print_lines(render(found))
+
+
 def _print_lines(lines: list[str]) -> None:
     for line in lines:
         out.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -419,18 +435,9 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """One article: metadata, family, parent and why, root, reused passages, what it changed."""
-    from .report import NotInStore, article_report, render_article
+    from .report import article_report, render_article
 
-    _open_store_or_exit(db)
-    try:
-        found = article_report(db, article)
-    except NotInStore as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(1) from error
-    if as_json:
-        _print_json(found)
-    else:
-        _print_lines(render_article(found))
+    _print_report(db, lambda: article_report(db, article), render_article, as_json)
 
 
 @app.command()
@@ -440,18 +447,9 @@ def family(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """A story family's lineage tree, one line per article, indented by depth."""
-    from .report import NotInStore, family_report, render_family
+    from .report import family_report, render_family
 
-    _open_store_or_exit(db)
-    try:
-        found = family_report(db, ident)
-    except NotInStore as error:
-        console.print(f"[red]{escape(str(error))}[/red]")
-        raise typer.Exit(1) from error
-    if as_json:
-        _print_json(found)
-    else:
-        _print_lines(render_family(found))
+    _print_report(db, lambda: family_report(db, ident), render_family, as_json)
 
 
 @app.command()

@@ -249,9 +249,7 @@ def credit_lines(batch: TokenizedBatch) -> np.ndarray:
     """A boolean per sentence: a short credit or service line ("Reporting by …",
     "… contributed to this report", "This story first appeared in …")."""
     openers, closers = _credit_phrase_hashes()
-    return _credit_kernel(
-        batch.tok_hash, batch.sent_first_tok, openers, closers, CREDIT_MAX_TOKENS
-    )
+    return _credit_kernel(batch.tok_hash, batch.sent_first_tok, openers, closers, CREDIT_MAX_TOKENS)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from .engines.local import (
     Progress,
     RunResult,
     accept_records,
+    against_stored,
     alignment_params,
     article_facts,
     measure_candidates,
@@ -183,15 +184,11 @@ class _NewRecords:
             stored = {i: text for (i, _), text in zip(found, texts)}
         for record in records:
             self.read += 1
-            if isinstance(record, Article) and record.id in stored:
-                if stored[record.id] == record.text:
-                    self.already += 1
-                    continue
-                record = Rejection(
-                    record.origin,
-                    f"id {record.id!r} is already stored with a different text",
-                    record.id,
-                )
+            stored_text = stored.get(record.id) if isinstance(record, Article) else None
+            record = against_stored(record, stored_text)
+            if record is None:
+                self.already += 1
+                continue
             yield record
             if self.progress:
                 self.progress("read", 1, None)

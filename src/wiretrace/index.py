@@ -146,12 +146,19 @@ def index_parts(
 # --- parameters ------------------------------------------------------------------------
 
 
-def tokenize_texts(texts: list[str], params: RunParams) -> tuple[TokenizedBatch, list[int]]:
-    """Texts tokenised as ``run_articles`` tokenises them (variant rules applied)."""
+def tokenize_texts(
+    texts: list[str],
+    params: RunParams,
+    progress: Callable[[int], None] | None = None,
+    starts: list[int] | None = None,
+) -> tuple[TokenizedBatch, list[int]]:
+    """Texts tokenised as every run does (variant rules applied), with their body starts
+    (``starts``: already known ones)."""
     from .variants import apply_variants
 
-    starts = [body_start(t) for t in texts]
-    batch = tokenize_corpus(texts, starts)
+    if starts is None:
+        starts = [body_start(t) for t in texts]
+    batch = tokenize_corpus(texts, starts, progress=progress)
     if params.variants is not None:
         batch = apply_variants(batch, texts, params.variants)
     return batch, starts

@@ -142,6 +142,7 @@ class LineageEntry:
     reason: str
 
 
+# in the order reports list them
 ChangeKind = Literal[
     "headline_changed",
     "sentence_added",
@@ -150,9 +151,9 @@ ChangeKind = Literal[
     "quote_removed",
     "source_added",
     "source_removed",
+    "number_changed",
     "number_added",
     "number_removed",
-    "number_changed",
     "name_added",
     "name_removed",
 ]

@@ -606,9 +606,25 @@ class Dateline:
 
 def dateline_place(text: str) -> str | None:
     """The place of a text's dateline, after any byline, casefolded ("new york"), or None."""
+    return _place(_lead(text)[1])
+
+
+def body_start_and_place(text: str) -> tuple[int, str | None]:
+    """``body_start`` and ``dateline_place`` of a text, from one scan of its head."""
+    pos, dateline = _lead(text)
+    return (dateline.end if dateline else pos), _place(dateline)
+
+
+def _lead(text: str) -> tuple[int, Dateline | None]:
+    """Where a text's byline ends (or its first character), and the dateline after it."""
     pos = len(text) - len(text.lstrip())
     byline = _BYLINE.match(text, pos)
-    dateline = find_dateline(text, byline.end() if byline else pos)
+    if byline:
+        pos = byline.end()
+    return pos, find_dateline(text, pos)
+
+
+def _place(dateline: Dateline | None) -> str | None:
     if dateline is None:
         return None
     return dateline.place.split(",")[0].strip().casefold() or None
@@ -638,11 +654,7 @@ def _looks_like_place(place: str) -> bool:
 
 def body_start(text: str) -> int:
     """Where the story proper begins: after a leading byline line and a dateline."""
-    pos = len(text) - len(text.lstrip())
-    byline = _BYLINE.match(text, pos)
-    if byline:
-        pos = byline.end()
-    dateline = find_dateline(text, pos)
+    pos, dateline = _lead(text)
     return dateline.end if dateline else pos
 
 

@@ -573,14 +573,7 @@ def _is_vowel(c):
 
 @njit(cache=True)
 def _find(keys, value):
-    lo = 0
-    hi = keys.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if keys[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
+    lo = np.searchsorted(keys, value)
     return lo if lo < keys.shape[0] and keys[lo] == value else -1
 
 
@@ -781,15 +774,7 @@ def _scan_runs(
 
 @njit(cache=True)
 def _lower_bound(keys, value):
-    lo = 0
-    hi = keys.shape[0]
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if keys[mid] < value:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
+    return np.searchsorted(keys, value)
 
 
 def _drop_absorbed(

@@ -23,7 +23,7 @@ from ..candidates import (
 )
 from ..changes import lineage_changes
 from ..fingerprint import boilerplate_sentences, sentence_features, shingles
-from ..index import IndexParts, index_parts
+from ..index import IndexParts, index_parts, tokenize_texts
 from ..lineage import (
     DEFAULT_WIRE_AGENCIES,
     ArticleFacts,
@@ -35,9 +35,8 @@ from ..lineage import (
     orient,
 )
 from ..model import Article, Change, Rejection, RunParams
-from ..text import TokenizedBatch, body_start, dateline_place, tokenize_corpus
+from ..text import TokenizedBatch, body_start_and_place, dateline_place
 from ..timestamps import parse_timestamp
-from ..variants import apply_variants
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
 
@@ -65,6 +64,36 @@ class RunResult:
     @property
     def link_indices(self) -> np.ndarray:
         return np.nonzero(self.evidence.reused)[0]
+
+
+class StageClock:
+    """Seconds per pipeline stage: ``lap(stage)`` closes the stage that just ran."""
+
+    def __init__(self, on_lap: Callable[[str], None] | None = None) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+        self._on_lap = on_lap
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = now - self._last
+        self._last = now
+        if self._on_lap is not None:
+            self._on_lap(stage)
+
+
+def against_stored(
+    record: Article | Rejection, stored_text: str | None
+) -> Article | Rejection | None:
+    """``record`` checked against the text stored under its id: ``None`` when the same text
+    is already stored, a rejection when a different one is, else the record itself."""
+    if not isinstance(record, Article) or stored_text is None:
+        return record
+    if stored_text == record.text:
+        return None
+    return Rejection(
+        record.origin, f"id {record.id!r} is already stored with a different text", record.id
+    )
 
 
 def accept_records(
@@ -106,24 +135,17 @@ def run_articles(
     With ``keep_index``, the result also carries the n-gram index (``index.py``) that
     queries and incremental runs need, for the store to persist.
     """
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = now - clock
-        clock = now
-
+    clock = StageClock()
+    lap = clock.lap
+    timings = clock.timings
     texts = [a.text for a in articles]
-    starts = [body_start(t) for t in texts]
-    batch = tokenize_corpus(
+    leads = [body_start_and_place(t) for t in texts]
+    batch, starts = tokenize_texts(
         texts,
-        starts,
+        params,
         progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
+        starts=[start for start, _ in leads],
     )
-    if params.variants is not None:
-        batch = apply_variants(batch, texts, params.variants)
     lap("tokenise")
     grams = shingles(batch, params.shingle_size)
     index_postings = None
@@ -191,7 +213,7 @@ def run_articles(
     if kept_index is not None:
         kept_index = dataclasses.replace(kept_index, measured=measured)
     del measured
-    facts = article_facts(articles, params)
+    facts = article_facts(articles, params, [place for _, place in leads])
     orientation = orient(facts, evidence, links_only=True)
     lineage = build_lineage(facts, evidence, orientation)
     lap("lineage")
@@ -224,8 +246,13 @@ def alignment_params(params: RunParams) -> AlignParams:
     )
 
 
-def article_facts(articles: list[Article], params: RunParams) -> ArticleFacts:
+def article_facts(
+    articles: list[Article], params: RunParams, dateline_places: list[str | None] | None = None
+) -> ArticleFacts:
+    """What lineage needs of each article (``dateline_places``: already found ones)."""
     agencies = params.wire_agencies or DEFAULT_WIRE_AGENCIES
+    if dateline_places is None:
+        dateline_places = [dateline_place(a.text) for a in articles]
     return ArticleFacts(
         ids=[a.id for a in articles],
         outlets=[a.outlet for a in articles],
@@ -233,7 +260,7 @@ def article_facts(articles: list[Article], params: RunParams) -> ArticleFacts:
         texts=[a.text for a in articles],
         timestamps=[parse_timestamp(a.published_at) for a in articles],
         wire=[is_wire_outlet(a.outlet, agencies) for a in articles],
-        dateline_places=[dateline_place(a.text) for a in articles],
+        dateline_places=dateline_places,
     )
 
 

@@ -53,6 +53,7 @@ from .local import (
     MeasuredPairs,
     Progress,
     RunResult,
+    StageClock,
     alignment_params,
     article_facts,
     measure_candidates,
@@ -124,19 +125,10 @@ def run_articles_spark(
     partitions: int | None = None,
 ) -> RunResult:
     """``run_articles`` on Spark: the same result, the stages run by Spark executors."""
-    import time
 
     spark = spark or spark_session()
-    timings: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        timings[stage] = now - clock
-        clock = now
-        if progress:
-            progress(f"spark {stage}", 1, 1)
+    clock = StageClock((lambda stage: progress(f"spark {stage}", 1, 1)) if progress else None)
+    lap, timings = clock.lap, clock.timings
 
     n = len(articles)
     cores = spark.sparkContext.defaultParallelism
