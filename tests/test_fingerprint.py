@@ -150,7 +150,8 @@ def test_a_line_in_too_few_articles_or_spread_over_outlets_is_not_boilerplate():
 
 def test_short_credit_line_in_many_articles_is_boilerplate():
     texts = [
-        f"Story number {i} has its own opening words here. Harwick Wire photo desk" for i in range(12)
+        f"Story number {i} has its own opening words here. Harwick Wire photo desk"
+        for i in range(12)
     ]
     outlets = [f"Outlet {i}" for i in range(12)]
     rules = BoilerplateRules(short_docs=10, short_tokens=8)
