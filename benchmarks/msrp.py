@@ -187,7 +187,8 @@ def evaluate(held_out: Pairs, semantic: bool) -> None:
     majority = max(np.mean(held_out.label), 1 - np.mean(held_out.label))
     print(f"held-out pairs: {len(held_out)}" + (" (semantic)" if semantic else " (lexical)"))
     print(f"accuracy {accuracy:.4f}  F1 {f1:.4f}  (majority class {majority:.4f})")
-    print(f"{seconds:.1f} s, {1000 * seconds / max(len(held_out), 1):.2f} ms a pair")
+    per_pair = seconds / max(len(held_out), 1)
+    print(f"{seconds:.1f} s, {1000 * per_pair:.2f} ms a pair ({1 / per_pair:.0f} pairs/s)")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
     python benchmarks/scale.py query   [--store S] [--queries 50]
     python benchmarks/scale.py add     [--store S] [--count 1000] [--repeat 3]
     python benchmarks/scale.py memory  [--articles 1000000]
+    python benchmarks/scale.py write   [--corpus C] [--repeat 3]
 
 ``query`` and ``add`` use a store of the 100,000-article bench corpus
 (``--corpus``, default ``/work/bench_out/d100k/articles.jsonl``), built with
@@ -16,6 +17,11 @@ Reuters pool, so many have sources in the store).
   a process whose numba kernels are already loaded (one warm-up add of 20 articles to
   another copy), ``--repeat`` times on fresh copies; prints the median. Also times the
   whole ``wiretrace add`` command once (process start and imports included).
+* ``write``: runs every stage on ``--corpus`` once in this process (keeping the index),
+  then writes the store ``--repeat`` times without and with the n-gram index (alternating,
+  into a scratch folder) and prints the medians, their difference (what persisting the
+  index costs) and the index's size on disk. The last store written with the index
+  replaces ``--store``, so ``query`` and ``add`` then use the current format.
 * ``memory``: see ``benchmarks/memory.py``.
 """
 
@@ -71,11 +77,13 @@ def bench_query(args) -> None:
     query(texts[0], opened)  # reads the sentence index and article columns once
     first = time.perf_counter() - started
     query(texts[1], opened)
-    times, found = [], []
+    times, cpu_times, found = [], [], []
     for text in texts[2:]:
+        cpu = time.process_time()
         started = time.perf_counter()
         matches = query(text, opened)
         times.append(time.perf_counter() - started)
+        cpu_times.append(time.process_time() - cpu)
         found.append(len(matches))
     opened.close()
     times.sort()
@@ -84,7 +92,7 @@ def bench_query(args) -> None:
     print(
         f"query, {len(times)} texts: median {statistics.median(times) * 1000:.1f} ms, "
         f"p90 {times[int(0.9 * (len(times) - 1))] * 1000:.1f} ms, "
-        f"max {times[-1] * 1000:.1f} ms; "
+        f"max {times[-1] * 1000:.1f} ms (CPU median {statistics.median(cpu_times) * 1000:.1f} ms); "
         f"{sum(1 for f in found if f)} of {len(found)} texts had sources "
         f"({statistics.mean(found):.1f} matches on average)"
     )
@@ -130,11 +138,68 @@ def bench_add(args) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def folder_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.iterdir()) if folder.is_dir() else 0
+
+
+def bench_write(args) -> None:
+    from wiretrace.engines.local import accept_records, run_articles
+    from wiretrace.index import segment_dir, write_store_with_index
+    from wiretrace.ingest import read_inputs
+    from wiretrace.model import RunParams
+    from wiretrace.store import write_store
+
+    started = time.perf_counter()
+    articles, rejections = accept_records(read_inputs([args.corpus]))
+    result = run_articles(articles, rejections, RunParams(), keep_index=True)
+    print(f"read and ran {len(articles):,} articles in {time.perf_counter() - started:.1f} s")
+    work = Path(tempfile.mkdtemp(prefix="wt-write-", dir=OUT))
+    try:
+        plain, indexed = [], []
+        for i in range(args.repeat):
+            db = work / f"plain{i}.duckdb"
+            cpu_plain = time.process_time()
+            started = time.perf_counter()
+            write_store(db, result, rejections)
+            plain.append(time.perf_counter() - started)
+            cpu_plain = time.process_time() - cpu_plain
+            db.unlink()
+            db = work / f"indexed{i}.duckdb"
+            cpu = time.process_time()
+            started = time.perf_counter()
+            write_store_with_index(db, result, rejections)
+            indexed.append(time.perf_counter() - started)
+            cpu = time.process_time() - cpu
+            size = folder_bytes(segment_dir(db))
+            print(
+                f"  write {i + 1}: store {plain[-1]:.2f} s (CPU {cpu_plain:.2f} s), "
+                f"store and index {indexed[-1]:.2f} s (CPU {cpu:.2f} s)",
+                flush=True,
+            )
+            if i < args.repeat - 1:
+                db.unlink()
+                shutil.rmtree(segment_dir(db))
+        with_index, without = statistics.median(indexed), statistics.median(plain)
+        print(
+            f"store of {len(articles):,} articles: median {without:.2f} s without the index, "
+            f"{with_index:.2f} s with it (the index adds {with_index - without:.2f} s); "
+            f"store file {db.stat().st_size / 1e6:.0f} MB, index folder {size / 1e6:.0f} MB"
+        )
+        args.store.parent.mkdir(parents=True, exist_ok=True)
+        args.store.unlink(missing_ok=True)
+        shutil.rmtree(segment_dir(args.store), ignore_errors=True)
+        shutil.move(segment_dir(db), segment_dir(args.store))
+        shutil.move(db, args.store)
+        print(f"kept the last store as {args.store}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("what", choices=["query", "add", "memory"])
+    parser.add_argument("what", choices=["query", "add", "memory", "write"])
     parser.add_argument("--store", type=Path, default=OUT / "d100k.duckdb")
     parser.add_argument("--corpus", type=Path, default=Path("/work/bench_out/d100k/articles.jsonl"))
     parser.add_argument("--other", type=Path, default=Path("/work/bench_out/d1000s2"))
@@ -154,6 +219,9 @@ def main() -> None:
             ],
             check=True,
         )
+        return
+    if args.what == "write":
+        bench_write(args)
         return
     ensure_store(args.store, args.corpus)
     (bench_query if args.what == "query" else bench_add)(args)

@@ -1,6 +1,6 @@
 """The Spark engine against the local engine: wall time and identical output.
 
-    python benchmarks/spark_speed.py [--corpus FILE] [--cores 2]
+    python benchmarks/spark_speed.py [--corpus FILE] [--cores 2] [--parquet]
 
 Runs ``wiretrace run CORPUS --db local.duckdb`` and ``wiretrace run CORPUS --db
 spark.duckdb --engine spark`` (Spark in local mode on ``--cores`` cores:
@@ -8,6 +8,12 @@ spark.duckdb --engine spark`` (Spark in local mode on ``--cores`` cores:
 number), each in its own process, from process start to the store written. Then
 compares the stores' tables (articles, links, passages, families, changes, run) row
 for row and prints the ratio of the wall times.
+
+``--parquet``: the cluster's path. The corpus is first converted to Parquet (not timed);
+then ``wiretrace run corpus.parquet --db local.duckdb --no-changes --no-index`` against
+``wiretrace run corpus.parquet --engine spark --out DIR --no-changes`` (Spark reads the
+Parquet and writes Parquet datasets); the datasets are imported into a store (not timed)
+and compared with the local one.
 """
 
 from __future__ import annotations
@@ -39,12 +45,40 @@ def rows(db: Path, table: str) -> list[tuple]:
     return sorted(found, key=repr)
 
 
+def parquet_runs(corpus: Path, stores: dict[str, Path], env: dict[str, str]) -> dict[str, float]:
+    """Both engines on the corpus as Parquet; the Spark engine writes Parquet datasets."""
+    import shutil
+
+    import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = OUT / f"{corpus.stem}.parquet"
+    if not table.exists():
+        with open(corpus, "rb") as handle:
+            pq.write_table(pa.Table.from_pylist([orjson.loads(line) for line in handle]), table)
+    datasets = OUT / "spark-out"
+    shutil.rmtree(datasets, ignore_errors=True)
+    local = [WIRETRACE, "run", str(table), "--db", str(stores["local"]), "--no-changes"]
+    spark = [WIRETRACE, "run", str(table), "--engine", "spark", "--out", str(datasets)]
+    seconds = {
+        "local": timed([*local, "--no-index"], env),
+        "spark": timed([*spark, "--no-changes"], env),
+    }
+    subprocess.run(
+        [WIRETRACE, "import-parquet", str(datasets), "--db", str(stores["spark"])],
+        check=True, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--corpus", type=Path, default=Path("/work/bench_out/d100k/articles.jsonl"))
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--parquet", action="store_true", help="Parquet in, Parquet out")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = {
@@ -55,18 +89,30 @@ def main() -> None:
     stores = {"local": OUT / "local.duckdb", "spark": OUT / "spark.duckdb"}
     for store in stores.values():
         store.unlink(missing_ok=True)
-    seconds = {
-        "local": timed([WIRETRACE, "run", str(args.corpus), "--db", str(stores["local"])], env),
-        "spark": timed(
-            [WIRETRACE, "run", str(args.corpus), "--db", str(stores["spark"]), "--engine", "spark"],
-            env,
-        ),
-    }
+    if args.parquet:
+        seconds = parquet_runs(args.corpus, stores, env)
+    else:
+        seconds = {
+            "local": timed([WIRETRACE, "run", str(args.corpus), "--db", str(stores["local"])], env),
+            "spark": timed(
+                [
+                    WIRETRACE,
+                    "run",
+                    str(args.corpus),
+                    "--db",
+                    str(stores["spark"]),
+                    "--engine",
+                    "spark",
+                ],
+                env,
+            ),  # fmt: skip
+        }
     same = {t: rows(stores["local"], t) == rows(stores["spark"], t) for t in TABLES}
     counts = {t: len(rows(stores["local"], t)) for t in ("articles", "links", "passages")}
     print(f"corpus: {args.corpus} ({counts['articles']:,} articles), {args.cores} cores")
     print(f"local engine: {seconds['local']:.1f} s")
-    print(f"spark engine (local[{args.cores}]): {seconds['spark']:.1f} s")
+    path = "Parquet in, Parquet out" if args.parquet else "store"
+    print(f"spark engine (local[{args.cores}], {path}): {seconds['spark']:.1f} s")
     print(f"ratio spark / local: {seconds['spark'] / seconds['local']:.2f}")
     print(
         f"identical output: {all(same.values())} "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import wiretrace
 from wiretrace.changes import (
@@ -453,3 +455,87 @@ def test_a_store_from_before_the_changes_table_still_exports(sample_run, tmp_pat
     counts = export_store(old, tmp_path / "out", "jsonl")
     assert "changes" not in counts and counts["articles"] == 37
     assert not (tmp_path / "out" / "changes.jsonl").exists()
+
+
+# --- the fast paths find what the plain ones do ----------------------------------------------
+
+# The patterns as first written, with their tests on the context first; ``changes.py`` tests
+# the capital or quotation mark first, which lets the scan skip ahead at C speed.
+_PLAIN_NAME = (
+    r"(?=[A-ZÀ-ÖØ-ÞА-ЯЁ])(?<![\w’'.])"
+    r"(?!(?:The|A|An|In|On|At|But|And|It|Its|This|That|These|Those|He|She|They|We|I|His|Her|"
+    r"Their|As|For|If|When|While|After|Before|With|Of|To|By|From|There|Some|Many|Most)"
+    r"[ \u00a0,])"
+    r"(?:(?:[A-ZА-ЯЁ]\.){2,}|(?:[a-z]{1,3}[\-’'])?[A-ZÀ-ÖØ-ÞА-ЯЁ][\w’'\-]*)"
+    r"(?:[ \u00a0](?:(?:of|for|de|del|da|di|van|von|der|den|du|la|le|bin|ibn|al|el)[ \u00a0])?"
+    r"(?:(?:[A-ZА-ЯЁ]\.){2,}|(?:[a-z]{1,3}[\-’'])?[A-ZÀ-ÖØ-ÞА-ЯЁ][\w’'\-]*))*"
+)
+_PLAIN_QUOTE = (
+    r"(?=[“„«「『\"‘'])"
+    r"(?:“(?P<q1>[^“”\n]+)”"
+    r"|„(?P<q2>[^„“”\n]+)[“”]"
+    r"|«(?P<q3>(?:[^«»\n]|«[^«»\n]*»)+)»"
+    r"|「(?P<q4>[^「」\n]+)」"
+    r"|『(?P<q5>[^『』\n]+)』"
+    r"|(?<![\w\"])\"(?P<q6>[^\"\n]+)\"(?![\w])"
+    r"|(?<!\w)‘(?P<q7>[^‘\n]+?)’(?!\w)"
+    r"|(?<![\w'])'(?P<q8>[^'\n]+?)'(?![\w]))"
+)
+# words, capitals, particles and function words, every quotation mark, spaces and breaks
+_TRICKY = st.lists(
+    st.sampled_from(
+        ["The", "A", "In", "Ali", "U.", "N.", "al-", "de", "of", "van", "Assad", "Él", "Ёлкин",
+         "ISIS", "word", "s", "x1", " ", " ", "\u00a0", ",", ".", "-", "’", "'", '"', "“", "”",
+         "„", "«", "»", "「", "」", "『", "』", "‘", "\n", "5"]
+    ),
+    max_size=40,
+).map("".join)  # fmt: skip
+
+
+@given(text=_TRICKY, pos=st.integers(0, 12), stop=st.integers(0, 80))
+def test_fast_name_and_quote_patterns_match_as_the_plain_ones(text, pos, stop):
+    import re
+
+    from wiretrace import changes
+
+    stop = max(pos, min(stop, len(text)))
+    for fast, plain in ((changes._NAME, _PLAIN_NAME), (changes._QUOTE, _PLAIN_QUOTE)):
+        expected = [(m.span(), m.lastgroup) for m in re.compile(plain).finditer(text, pos, stop)]
+        assert [(m.span(), m.lastgroup) for m in fast.finditer(text, pos, stop)] == expected
+
+
+@given(
+    left=st.lists(st.text("abc d", min_size=1, max_size=12), min_size=1, max_size=2),
+    right=st.lists(st.text("abc d", min_size=1, max_size=12), min_size=1, max_size=2),
+)
+def test_few_quotes_are_scored_as_cdist_scores_many(left, right):
+    from rapidfuzz import fuzz, process
+
+    from wiretrace import changes
+
+    assert len(left) * len(right) <= changes.SMALL_CDIST  # the one-by-one scoring
+    scores = process.cdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.uint8)
+    assert changes._similar(left, right).tolist() == (scores >= changes.QUOTE_MATCH).tolist()
+
+
+def test_quotes_scoring_half_points_count_as_cdist_rounds_them():
+    from wiretrace import changes
+
+    # 100 * (1 - 102 / 400) = 74.5 exactly: cdist rounds it to 75, a match
+    left, right = ["a" * 200], ["a" * 149 + "b" * 51]
+    assert changes._similar(left, right).tolist() == [[True]]
+    assert changes._similar(left * 3, right * 3).tolist() == [[True] * 3] * 3  # through cdist
+
+
+def test_memoised_facts_do_not_change_a_run(sample_articles_path):
+    import gc
+
+    from wiretrace import changes
+
+    for name in dir(changes):  # cold: nothing seen yet
+        if hasattr(getattr(changes, name), "cache_clear"):
+            getattr(changes, name).cache_clear()
+    cold = wiretrace.run([sample_articles_path]).result.changes
+    warm = wiretrace.run([sample_articles_path]).result.changes
+    assert cold and cold == warm
+    assert gc.isenabled()  # the stage pauses the collector only while it runs

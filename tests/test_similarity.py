@@ -285,6 +285,36 @@ def test_semantic_features_see_meaning_beyond_shared_words():
     )
     assert features.shape == (2, len(semantic.SEMANTIC_FEATURES))
     assert features[0, 0] > features[1, 0] + 0.2
+    f1 = semantic.SEMANTIC_FEATURES.index("piece_f1")
+    assert features[0, f1] > features[1, f1] + 0.2
+
+
+@pytest.mark.skipif(not semantic.available(), reason="the embedding model is not installed")
+def test_semantic_features_see_what_one_side_adds():
+    base = "The central bank raised interest rates by half a point on Tuesday."
+    features = semantic.semantic_features(
+        [base, base],
+        [
+            "On Tuesday the central bank lifted rates by half a percentage point.",
+            "On Tuesday the central bank lifted rates by half a percentage point, "
+            "and the striking dock workers burned tyres outside the parliament.",
+        ],
+    )
+    unaligned = semantic.SEMANTIC_FEATURES.index("piece_unaligned")
+    worst3 = semantic.SEMANTIC_FEATURES.index("piece_worst3")
+    assert features[1, unaligned] > features[0, unaligned]
+    assert features[1, worst3] < features[0, worst3]
+
+
+def test_piece_alignment_scores_matched_and_unmatched_pieces():
+    pieces = np.eye(4)[:3]  # three orthogonal unit vectors
+    same = semantic._piece_alignment(pieces, pieces)
+    assert same[:5] == pytest.approx([1.0, 1.0, 1.0, 1.0, 1.0])
+    assert same[5] == 0.0  # nothing unaligned
+    extra = semantic._piece_alignment(pieces, np.eye(4))  # b says one thing more
+    assert extra[1] == pytest.approx(0.75) and extra[2] == pytest.approx(1.0)
+    assert extra[3] == pytest.approx(0.0)
+    assert extra[5] == pytest.approx(np.log1p(1))
 
 
 @pytest.mark.skipif(not semantic.available(), reason="the embedding model is not installed")

@@ -5,8 +5,12 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+from pathlib import Path
 
 import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from conftest import table_rows
 from typer.testing import CliRunner
@@ -14,6 +18,7 @@ from typer.testing import CliRunner
 import wiretrace
 from wiretrace.cli import app
 from wiretrace.index import INDEX_TABLES
+from wiretrace.model import RunParams
 
 pytestmark = [
     pytest.mark.spark,
@@ -58,9 +63,10 @@ def test_spark_engine_gives_the_local_engines_store_on_the_sample(
     assert result.exit_code == 0, result.output
     want, got = result_tables(local), result_tables(on_spark)
     assert set(got) == set(want)
-    for table in ("articles", "links", "passages", "families", "changes", "run"):
+    for table in ("articles", "links", "passages", "families", "changes", "boilerplate", "run"):
         assert got[table] == want[table], f"table {table} differs"
     assert len(got["links"]) > 20
+    assert len(got["boilerplate"]) >= 10
 
 
 def test_an_unknown_engine_is_refused(tmp_path, sample_articles_path):
@@ -82,5 +88,124 @@ def test_spark_engine_gives_the_local_engines_store_on_a_bench_corpus(
     wiretrace.run([bench_corpus_1000], db=on_spark, engine="spark")
     assert summary.links > 50
     want, got = result_tables(local), result_tables(on_spark)
-    for table in ("articles", "links", "passages", "families", "changes", "run"):
+    for table in ("articles", "links", "passages", "families", "changes", "boilerplate", "run"):
         assert got[table] == want[table], f"table {table} differs"
+
+
+# --- the cluster path: Spark reads the input and writes Parquet datasets ---------------------
+
+BENCH_D1000 = Path("/work/bench_out/d1000s1/articles.jsonl")
+COMPARED = ("articles", "links", "passages", "changes", "families", "rejections", "run")
+
+
+def ordered_rows(con, source: str, table: str) -> list[tuple]:
+    """Rows of ``source`` (a table or a ``read_parquet``) as text, in stored order."""
+    order = " ORDER BY position" if table == "articles" else ""
+    return con.execute(f"SELECT COLUMNS(*)::VARCHAR FROM {source}{order}").fetchall()
+
+
+def assert_parquet_equals_store(out: Path, db: Path) -> None:
+    """Each Parquet dataset under ``out`` holds its store table: columns, types, rows, order."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table in COMPARED:
+            files = sorted(str(f) for f in (out / table).glob("part-*.parquet"))
+            source = f"read_parquet({files!r})"
+            assert con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall() == (
+                con.execute(f"DESCRIBE SELECT * FROM {table}").fetchall()
+            ), f"columns of {table} differ"
+            got, want = ordered_rows(con, source, table), ordered_rows(con, table, table)
+            assert got == want, f"table {table} differs"
+
+
+def write_bad_inputs(folder: Path) -> list[str]:
+    """A JSONL file and a Parquet file with bad and repeated records, a Parquet file without
+    a text column and a missing path: every kind of rejection the readers make."""
+    lines = [
+        orjson.dumps({"id": "q1", "text": "Quarry workers voted to end the strike on Monday."}),
+        b"",
+        orjson.dumps({"id": {"nested": 1}, "text": "An id that is an object."}),
+        b"{not json",
+        orjson.dumps({"id": "q2", "text": "   "}),
+        orjson.dumps({"id": "q3", "title": "No text here"}),
+        orjson.dumps({"id": "q1", "text": "Quarry workers voted to end the strike on Monday."}),
+        orjson.dumps({"id": "q4", "writer": "Kim Ito", "text": "A ferry ran late.", "lang": "en"}),
+    ]
+    jsonl = folder / "bad.jsonl"
+    jsonl.write_bytes(b"\n".join(lines) + b"\n")
+    table = pa.table(
+        {
+            "story_id": ["p1", "p2", "q4", "p3", None],
+            "body": ["The river ferry resumed service.", None, "A ferry ran late.", "", "Keyless."],
+            "source": ["Harbour Daily", "Harbour Daily", None, "Ferry News", "Ferry News"],
+            "pages": [3, 4, 5, 6, 7],
+            "writer": ["By Ann Lee", None, None, None, "Bo Ek"],
+        }
+    )
+    pq.write_table(table, folder / "bad.parquet")
+    pq.write_table(pa.table({"headline": ["a title only"]}), folder / "notext.parquet")
+    names = ["bad.jsonl", "bad.parquet", "notext.parquet", "missing.parquet"]
+    return [str(folder / name) for name in names]
+
+
+def test_spark_reads_and_writes_parquet_like_the_local_store_on_the_sample(
+    tmp_path, spark, sample_articles_path
+):
+    inputs = [str(sample_articles_path), *write_bad_inputs(tmp_path)]
+    local, out = tmp_path / "local.duckdb", tmp_path / "out"
+    summary = wiretrace.run(inputs, db=local, column_map={"byline": "writer"})
+    result = CliRunner().invoke(
+        app, ["run", *inputs, "--engine", "spark", "--out", str(out), "--map", "byline=writer"]
+    )
+    assert result.exit_code == 0, result.output
+    assert summary.rejected >= 9 and summary.links > 20
+    assert_parquet_equals_store(out, local)
+    imported = tmp_path / "imported.duckdb"
+    result = CliRunner().invoke(app, ["import-parquet", str(out), "--db", str(imported)])
+    assert result.exit_code == 0, result.output
+    want, got = result_tables(local), result_tables(imported)
+    for table in COMPARED:
+        assert got[table] == want[table], f"imported table {table} differs"
+    # every record accounted for: stored or rejected (the blank line is no record)
+    with duckdb.connect(str(imported), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        rejected = con.execute("SELECT count(*) FROM rejections").fetchone()[0]
+    assert stored + rejected == summary.read
+
+
+def test_spark_parquet_output_equals_the_local_store_on_a_bench_corpus(tmp_path, spark):
+    if not BENCH_D1000.exists():
+        pytest.skip(f"needs {BENCH_D1000}")
+    corpus = tmp_path / "d1000s1.parquet"
+    pq.write_table(
+        pa.Table.from_pylist(
+            [orjson.loads(line) for line in BENCH_D1000.read_bytes().splitlines()]
+        ),
+        corpus,
+        row_group_size=300,
+    )
+    local, out = tmp_path / "local.duckdb", tmp_path / "out"
+    summary = wiretrace.run([str(corpus)], db=local, params=RunParams(changes=False), index=False)
+    from wiretrace.engines.spark import run_inputs_spark
+
+    done = run_inputs_spark([str(corpus)], str(out), RunParams(changes=False), spark=spark)
+    assert summary.stored > 4000 and summary.links > 2000
+    assert done.tables["articles"] == summary.stored and done.tables["links"] == summary.links
+    assert_parquet_equals_store(out, local)
+
+
+def test_import_parquet_refuses_an_unfinished_output(tmp_path):
+    (tmp_path / "out" / "articles").mkdir(parents=True)
+    result = CliRunner().invoke(
+        app, ["import-parquet", str(tmp_path / "out"), "--db", str(tmp_path / "x.duckdb")]
+    )
+    assert result.exit_code == 2
+    assert "_SUCCESS" in result.output
+    assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_out_needs_the_spark_engine(tmp_path, sample_articles_path):
+    result = CliRunner().invoke(
+        app, ["run", str(sample_articles_path), "--out", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 2
+    assert "--engine spark" in result.output

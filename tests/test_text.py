@@ -118,6 +118,43 @@ def test_arabic_letter_variants_fold_and_harakat_are_ignored():
     assert normalize("مُحَمَّد") == "محمد"
 
 
+@pytest.mark.parametrize("ligature", [chr(cp) for cp in range(0xFEF5, 0xFEFD)])
+def test_arabic_lam_alef_ligatures_read_as_lam_and_alef(ligature):
+    # every lam-alef form (with madda, hamza above or below, isolated or final) is lam + alef
+    assert normalize(ligature) == "\u0644\u0627"
+    written_with_ligature = f"الس{ligature}م"
+    assert same_word(written_with_ligature, "السلام")
+    assert same_word(f"{ligature}عب", "لاعب")
+    # offsets still index the original text: the ligature is one code point there
+    assert tokens(f"قال {written_with_ligature} اليوم")[1] == (4, 9, written_with_ligature)
+
+
+def test_hashed_ligature_text_aligns_with_its_spelled_out_copy():
+    spelled = "أعلن وزير الخارجية السلام مع الجيران. وقال إن الاتفاق لا رجعة فيه."
+    with_ligatures = spelled.replace("لا", "\ufefb")
+    assert with_ligatures != spelled
+    batch = tokenize_batch([spelled, with_ligatures])
+    first, second = batch.doc_tok_start[1], batch.doc_tok_start[2]
+    assert list(batch.tok_hash[:first]) == list(batch.tok_hash[first:second])
+    assert list(batch.doc_sent_start) == [0, 2, 4]
+
+
+def test_latin_ligatures_fold_to_their_letters():
+    assert normalize("ﬁnal ﬂow") == "final flow"
+    assert same_word("ﬁnancial", "Financial")
+
+
+def test_cyrillic_short_i_is_a_letter_of_its_own():
+    # й and и make different words (мой "my" / мои "my", plural); ё still folds to е
+    assert normalize("Мой МОЙ") == "мой мой"
+    assert not same_word("мой", "мои")
+    assert not same_word("Йод", "иод")
+    assert same_word("ЙОД", "йод")
+    assert same_word("всё", "все")
+    # other marks still fold, the same breve on a Latin letter included
+    assert same_word("Ăn", "an")
+
+
 def test_chinese_one_token_per_han_character():
     text = "北京今年将新建口袋公园"
     toks = tokens(text)

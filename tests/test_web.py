@@ -368,6 +368,29 @@ def test_outlet_page_counts_originals_and_copies(client, web_db):
     assert client.get("/outlet/Nobody Daily").status_code == 404
 
 
+def test_outlet_page_lists_the_lines_it_repeats_as_boilerplate(client, web_db):
+    # the sample's Harbour Courier ends every article with a newsletter prompt and a copyright
+    outlet = "The Harbour Courier"
+    stored = rows(
+        web_db,
+        "SELECT sample, articles, example FROM boilerplate WHERE outlet = ? "
+        "ORDER BY articles DESC, key",
+        [outlet],
+    )
+    body = client.get(f"/api/outlets/{quote(outlet, safe='')}").json()
+    assert [(b["sample"], b["articles"], b["example"]) for b in body["boilerplate"]] == stored
+    assert {b["rule"] for b in body["boilerplate"]} == {"outlet"}
+    assert any(sample.startswith("Sign up for our morning newsletter") for sample, _, _ in stored)
+    page = client.get(outlet_url(outlet)).text
+    listed = re.search(r'<ul class="boilerplate">(.*?)</ul>', page, re.S).group(1)
+    assert listed.count("<li>") == len(stored)
+    assert stored[0][0] in html.unescape(listed)
+    assert html.escape(article_url(stored[0][2])) in listed
+    # an outlet that repeats nothing says so
+    other = client.get(outlet_url("Associated Press")).text
+    assert "No boilerplate lines found." in other
+
+
 def test_outlet_top_sources_name_where_copies_came_from(client, web_db):
     body = client.get(f"/api/outlets/{quote(HOSTILE_OUTLET, safe='')}").json()
     assert body["top_sources"] == [{"outlet": "Associated Press", "articles": 1}]

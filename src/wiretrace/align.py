@@ -93,9 +93,9 @@ def doc_feature_index(batch: TokenizedBatch, features: SentenceFeatures) -> DocF
     return DocFeatureIndex(hashes, local, doc_start)
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _sort_pairs_by_segment(values, payload, starts):
-    for i in range(starts.shape[0] - 1):
+    for i in prange(starts.shape[0] - 1):
         lo, hi = starts[i], starts[i + 1]
         if hi - lo > 1:
             order = np.argsort(values[lo:hi])

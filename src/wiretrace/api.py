@@ -13,6 +13,7 @@ from .align import align_texts
 from .engines.local import (
     Progress,
     RunResult,
+    TokenizeAhead,
     accept_records,
     against_stored,
     alignment_params,
@@ -20,6 +21,7 @@ from .engines.local import (
     measure_pairs,
     run_articles,
 )
+from .engines.streamed import run_streamed, should_stream
 from .index import StoreIndex, write_store_with_index
 from .ingest import read_inputs
 from .ingest.metadata import warnings_of
@@ -27,6 +29,8 @@ from .lineage import PairEvidence, orient
 from .model import Article, Comparison, Direction, Passage, QueryMatch, Rejection, RunParams
 from .similarity import SentencePair, compare_sentences
 from .store import load_articles, load_rejections
+
+PROGRESS_EVERY = 500  # records between progress-bar updates: an update costs microseconds
 
 
 @dataclass
@@ -49,6 +53,9 @@ class RunSummary:
         default_factory=list
     )  # (origin, warning) of kept records
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (``add``)
+    boilerplate_lines: int = 0  # rows of the store's boilerplate table
+    boilerplate_articles: int = 0  # articles with a boilerplate sentence
+    streamed: bool = False  # run in bounded memory (``engines/streamed.py``): no n-gram index
 
 
 def run(
@@ -60,10 +67,14 @@ def run(
     column_map: Mapping[str, str] | None = None,
     engine: str = "local",
     index: bool = True,
+    stream: bool | None = None,
 ) -> RunSummary:
     """Read ``inputs``, find reuse, families and lineage; write the store at ``db`` if given.
 
     ``index``: also persist the n-gram index that ``query`` and ``add`` need.
+    ``stream``: run in bounded memory (texts stay on disk; the same store, but without the
+    n-gram index); ``None`` streams when the inputs and the store exceed 1 GiB
+    (``engines.streamed.STREAM_ABOVE_BYTES``). Local engine only.
 
     Articles already in the store are kept and analysed together with the new ones,
     so running again on the same input gives the same store. ``column_map`` names the
@@ -72,6 +83,13 @@ def run(
     """
     started = time.perf_counter()
     params = params or RunParams()
+    inputs = list(inputs)
+    if stream is None:
+        stream = engine == "local" and should_stream(inputs, db)
+    if stream:
+        if engine != "local":
+            raise ValueError(f"the {engine} engine does not stream: use the local engine")
+        return _run_streamed(inputs, db, params, strict, progress, column_map, started)
     stored = load_articles(db) if db is not None else []
     stored_by_id = {a.id: a for a in stored}
     read = already = 0
@@ -86,11 +104,24 @@ def run(
                 already += 1
                 continue
             yield record
-            if progress:
-                progress("read", 1, None)
+            if progress and read % PROGRESS_EVERY == 0:
+                progress("read", PROGRESS_EVERY, None)
+        if progress and read % PROGRESS_EVERY:
+            progress("read", read % PROGRESS_EVERY, None)
 
-    # accept_records consumes the stream, so --strict stops at the first bad record
-    new_articles, rejections = accept_records(new_records(), strict=strict)
+    # the local engine tokenises what is read meanwhile, on the other core
+    ahead = TokenizeAhead(params) if engine == "local" else None
+    try:
+        for article in stored if ahead else ():
+            ahead.add(article)
+        # accept_records consumes the stream, so --strict stops at the first bad record
+        new_articles, rejections = accept_records(
+            new_records(), strict=strict, on_article=ahead.add if ahead else None
+        )
+        tokenized = ahead.finish() if ahead else None
+    finally:
+        if ahead:
+            ahead.close()
     articles = stored + new_articles
     if engine == "spark":  # the same stages on Apache Spark (engines/spark.py); no n-gram index
         from .engines.spark import run_articles_spark
@@ -98,7 +129,9 @@ def run(
         result = run_articles_spark(articles, rejections, params, progress)
     elif engine == "local":
         keep_index = db is not None and index
-        result = run_articles(articles, rejections, params, progress, keep_index=keep_index)
+        result = run_articles(
+            articles, rejections, params, progress, keep_index=keep_index, tokenized=tokenized
+        )
     else:
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'spark'")
     if db is not None:
@@ -107,21 +140,49 @@ def run(
         known.update((r.origin, r) for r in rejections)
         write_store_with_index(db, result, list(known.values()))
         result.index = None  # persisted; not kept in memory
-    family_sizes = np.bincount(result.lineage.family) if articles else np.zeros(0, np.int64)
-    return RunSummary(
+    return _summary(
+        result,
+        started,
         read=read,
         stored=len(new_articles),
-        rejected=len(rejections),
         already_stored=already,
+        rejections=rejections,
+        warnings=[(a.origin, w) for a in new_articles for w in warnings_of(a)],
+    )
+
+
+def _summary(result: RunResult, started: float, **counts) -> RunSummary:
+    """A run's summary from its result and what reading counted."""
+    family_sizes = np.bincount(result.lineage.family) if result.articles else np.zeros(0, np.int64)
+    boilerplate = result.boilerplate
+    return RunSummary(
+        rejected=len(counts["rejections"]),
         pairs=result.candidate_pairs,
         links=len(result.link_indices),
         passages=int(np.isin(result.passages.pair, result.link_indices).sum()),
         families=int(family_sizes.shape[0]),
         multi_article_families=int((family_sizes > 1).sum()),
         seconds=time.perf_counter() - started,
-        rejections=rejections,
         result=result,
-        warnings=[(a.origin, w) for a in new_articles for w in warnings_of(a)],
+        timings=result.timings,
+        boilerplate_lines=len(boilerplate) if boilerplate is not None else 0,
+        boilerplate_articles=boilerplate.articles_affected if boilerplate is not None else 0,
+        **counts,
+    )
+
+
+def _run_streamed(inputs, db, params, strict, progress, column_map, started) -> RunSummary:
+    """``run`` through ``engines.streamed``: the same summary."""
+    done = run_streamed(inputs, db, params, strict, progress, column_map)
+    return _summary(
+        done.result,
+        started,
+        read=done.read,
+        stored=done.stored,
+        already_stored=done.already_stored,
+        rejections=done.rejections,
+        warnings=done.warnings,
+        streamed=True,
     )
 
 

@@ -44,7 +44,7 @@ def build_postings(shingles: Shingles) -> Postings:
     """Sort (shingle, article) entries by shingle and drop repeats within an article.
 
     A radix pass on the top bits spreads the entries over buckets that are then
-    sorted in parallel: much faster than one global two-key sort.
+    sorted and compacted in parallel: much faster than one global two-key sort.
     """
     hashes = np.ascontiguousarray(shingles.hashes, dtype=np.uint64)
     docs = np.ascontiguousarray(shingles.docs, dtype=np.int64)
@@ -55,52 +55,94 @@ def build_postings(shingles: Shingles) -> Postings:
         hashes, docs = hashes[order], docs[order]
     bits = int(min(16, max(1, np.log2(max(hashes.shape[0], 2)) - 10)))
     hashes, docs, bucket_start = _scatter_by_top_bits(hashes, docs, bits)
-    distinct = _sort_buckets(hashes, docs, bucket_start)
-    hashes, docs = hashes[distinct], docs[distinct]
-    new_group = np.ones(hashes.shape[0], dtype=bool)
-    new_group[1:] = hashes[1:] != hashes[:-1]
-    group_start = np.append(np.nonzero(new_group)[0], hashes.shape[0]).astype(np.int64)
+    hashes, docs, group_start = _sort_and_compact_buckets(hashes, docs, bucket_start)
     return Postings(hashes, docs, group_start)
 
 
-@njit(cache=True)
+_SCATTER_CHUNKS = 16
+
+
+@njit(parallel=True, cache=True)
 def _scatter_by_top_bits(hashes, docs, bits):
-    """Counting sort on the top ``bits`` of each hash; stable, so docs stay ascending."""
+    """Counting sort on the top ``bits`` of each hash, over chunks in parallel; stable (each
+    chunk's entries of a bucket follow the previous chunk's), so docs stay ascending."""
     shift = np.uint64(64 - bits)
     n_buckets = 1 << bits
+    n = hashes.shape[0]
+    step = (n + _SCATTER_CHUNKS - 1) // _SCATTER_CHUNKS
+    counts = np.zeros((_SCATTER_CHUNKS, n_buckets), dtype=np.int64)
+    for c in prange(_SCATTER_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            counts[c, np.int64(hashes[i] >> shift)] += 1
+    fill = np.empty((_SCATTER_CHUNKS, n_buckets), dtype=np.int64)
     bucket_start = np.zeros(n_buckets + 1, dtype=np.int64)
-    for i in range(hashes.shape[0]):
-        bucket_start[np.int64(hashes[i] >> shift) + 1] += 1
+    total = 0
     for b in range(n_buckets):
-        bucket_start[b + 1] += bucket_start[b]
-    fill = bucket_start[:-1].copy()
+        bucket_start[b] = total
+        for c in range(_SCATTER_CHUNKS):
+            fill[c, b] = total
+            total += counts[c, b]
+    bucket_start[n_buckets] = total
     out_hashes = np.empty_like(hashes)
     out_docs = np.empty_like(docs)
-    for i in range(hashes.shape[0]):
-        b = np.int64(hashes[i] >> shift)
-        out_hashes[fill[b]] = hashes[i]
-        out_docs[fill[b]] = docs[i]
-        fill[b] += 1
+    for c in prange(_SCATTER_CHUNKS):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            b = np.int64(hashes[i] >> shift)
+            out_hashes[fill[c, b]] = hashes[i]
+            out_docs[fill[c, b]] = docs[i]
+            fill[c, b] += 1
     return out_hashes, out_docs, bucket_start
 
 
 @njit(parallel=True, cache=True)
-def _sort_buckets(hashes, docs, bucket_start):
-    """Sort each bucket by hash (stable: docs ascending within a hash); mark first entries."""
+def _sort_and_compact_buckets(hashes, docs, bucket_start):
+    """Sort each bucket by hash (stable: docs ascending within a hash), drop repeated
+    (hash, doc) entries, and return the distinct entries with their groups' starts.
+
+    Buckets hold disjoint hash ranges, so each is sorted, counted and copied on its own."""
+    n_buckets = bucket_start.shape[0] - 1
+    kept = np.zeros(n_buckets + 1, dtype=np.int64)
+    groups = np.zeros(n_buckets + 1, dtype=np.int64)
     distinct = np.ones(hashes.shape[0], dtype=np.bool_)
-    for b in prange(bucket_start.shape[0] - 1):
+    for b in prange(n_buckets):
         start, end = bucket_start[b], bucket_start[b + 1]
-        if end - start < 2:
-            continue
-        order = np.argsort(hashes[start:end], kind="mergesort")
-        sorted_hashes = hashes[start:end][order]
-        sorted_docs = docs[start:end][order]
-        hashes[start:end] = sorted_hashes
-        docs[start:end] = sorted_docs
-        for i in range(start + 1, end):
-            if hashes[i] == hashes[i - 1] and docs[i] == docs[i - 1]:
-                distinct[i] = False
-    return distinct
+        if end - start > 1:
+            order = np.argsort(hashes[start:end], kind="mergesort")
+            sorted_hashes = hashes[start:end][order]
+            sorted_docs = docs[start:end][order]
+            hashes[start:end] = sorted_hashes
+            docs[start:end] = sorted_docs
+        n_kept = 0
+        n_groups = 0
+        for i in range(start, end):
+            if i > start and hashes[i] == hashes[i - 1]:
+                if docs[i] == docs[i - 1]:
+                    distinct[i] = False
+                    continue
+            else:
+                n_groups += 1
+            n_kept += 1
+        kept[b + 1] = n_kept
+        groups[b + 1] = n_groups
+    kept = np.cumsum(kept)
+    groups = np.cumsum(groups)
+    out_hashes = np.empty(kept[-1], dtype=hashes.dtype)
+    out_docs = np.empty(kept[-1], dtype=docs.dtype)
+    group_start = np.empty(groups[-1] + 1, dtype=np.int64)
+    group_start[groups[-1]] = kept[-1]
+    for b in prange(n_buckets):
+        k = kept[b]
+        g = groups[b]
+        for i in range(bucket_start[b], bucket_start[b + 1]):
+            if not distinct[i]:
+                continue
+            if i == bucket_start[b] or hashes[i] != hashes[i - 1]:
+                group_start[g] = k
+                g += 1
+            out_hashes[k] = hashes[i]
+            out_docs[k] = docs[i]
+            k += 1
+    return out_hashes, out_docs, group_start
 
 
 def frequent_shingles(postings: Postings, max_df: int) -> np.ndarray:

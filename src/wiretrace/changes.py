@@ -27,11 +27,15 @@ Each text's facts are found once per run and reused for every pair it is in.
 
 from __future__ import annotations
 
+import gc
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
+from operator import itemgetter, methodcaller
 from typing import NamedTuple, get_args
 
 import numpy as np
@@ -48,6 +52,7 @@ QUOTE_MATCH = 75  # rapidfuzz token-set score (0..100) for a quote to count as k
 MIN_QUOTE_WORDS = 3  # shorter quoted text is a title or a term, not a quote
 MIN_QUOTE_CHARS_UNSPACED = 6  # the same for scripts without spaces (Chinese, Japanese)
 SNIPPET = 120  # characters of context kept in ``detail``
+SMALL_CDIST = 4  # quote pairs up to which scoring them one by one is faster than ``cdist``
 
 # --- sources ------------------------------------------------------------------------------
 
@@ -246,6 +251,25 @@ class SourceTable:
     patterns: tuple[tuple[SourcePattern, re.Pattern], ...]
     aliases: dict[str, str] = field(default_factory=dict)
 
+    @cached_property
+    def keywords(self) -> tuple[str, ...]:
+        """Every pattern's keywords, each once."""
+        return tuple(dict.fromkeys(k for entry, _ in self.patterns for k in entry.keywords))
+
+    @cached_property
+    def ascii_keywords(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keywords if k.isascii())
+
+    @cached_property
+    def ascii_patterns(self) -> tuple[tuple[SourcePattern, re.Pattern], ...]:
+        """The patterns that can match an ASCII text: those without keywords or with an
+        ASCII one (the others are for Cyrillic and Chinese)."""
+        return tuple(
+            (entry, regex)
+            for entry, regex in self.patterns
+            if not entry.keywords or any(k.isascii() for k in entry.keywords)
+        )
+
 
 KEYWORD_WINDOW = 160  # characters around a keyword in which its pattern is tried
 
@@ -274,16 +298,17 @@ def default_source_table() -> SourceTable:
 
 # --- quotes, speakers -----------------------------------------------------------------------
 
+# Every alternative opens with its quotation mark (what precedes it is tested after), so
+# that the scan skips to the next quotation mark at C speed.
 _QUOTE = re.compile(
-    r"(?=[“„«「『\"‘'])"  # cheap first test
-    r"(?:“(?P<q1>[^“”\n]+)”"
+    r"“(?P<q1>[^“”\n]+)”"
     r"|„(?P<q2>[^„“”\n]+)[“”]"
     r"|«(?P<q3>(?:[^«»\n]|«[^«»\n]*»)+)»"
     r"|「(?P<q4>[^「」\n]+)」"
     r"|『(?P<q5>[^『』\n]+)』"
-    r"|(?<![\w\"])\"(?P<q6>[^\"\n]+)\"(?![\w])"
-    r"|(?<!\w)‘(?P<q7>[^‘\n]+?)’(?!\w)"
-    r"|(?<![\w'])'(?P<q8>[^'\n]+?)'(?![\w]))"
+    r"|\"(?<![\w\"]\")(?P<q6>[^\"\n]+)\"(?![\w])"
+    r"|‘(?<!\w‘)(?P<q7>[^‘\n]+?)’(?!\w)"
+    r"|'(?<![\w']')(?P<q8>[^'\n]+?)'(?![\w])"
 )
 _SPEECH_EN = (
     r"(?:said|says|added|adds|told|stated|wrote|explained|warned|noted|insisted|argued|"
@@ -363,12 +388,14 @@ _CURRENCY = "$€£¥₽"
 _NAME_WORD = r"(?:(?:[A-ZА-ЯЁ]\.){2,}|(?:[a-z]{1,3}[\-’'])?[A-ZÀ-ÖØ-ÞА-ЯЁ][\w’'\-]*)"
 # A capitalised sequence. It starts at a capital (cheap to test), so "al-Assad" is found as
 # "Assad" and given its particle back; a few function words never start one.
+# The capital is matched first and the tests on what surrounds it are made after, so that the
+# scan skips to the next capital at C speed (a pattern opening with a lookaround cannot).
 _NAME = re.compile(
-    r"(?=[A-ZÀ-ÖØ-ÞА-ЯЁ])(?<![\w’'.])"
-    r"(?!(?:The|A|An|In|On|At|But|And|It|Its|This|That|These|Those|He|She|They|We|I|His|Her|"
+    r"[A-ZÀ-ÖØ-ÞА-ЯЁ](?<![\w’'.].)"
+    r"(?<!(?=(?:The|A|An|In|On|At|But|And|It|Its|This|That|These|Those|He|She|They|We|I|His|Her|"
     r"Their|As|For|If|When|While|After|Before|With|Of|To|By|From|There|Some|Many|Most)"
-    r"[ \u00a0,])"
-    rf"{_NAME_WORD}"
+    r"[ \u00a0,]).)"
+    r"(?:(?<=[A-ZА-ЯЁ])\.(?:[A-ZА-ЯЁ]\.)+|[\w’'\-]*)"  # the rest of the first word
     rf"(?:[ \u00a0](?:(?:of|for|de|del|da|di|van|von|der|den|du|la|le|bin|ibn|al|el)[ \u00a0])?"
     rf"{_NAME_WORD})*"
 )
@@ -519,35 +546,50 @@ def _find_sources(text: str, start: int, table: SourceTable) -> list[SourceMenti
     dateline = _dateline_agency(text, start, table.aliases)
     if dateline is not None:
         found[(dateline.start, dateline.end)] = dateline
-    matches: list[tuple[int, re.Match]] = []
-    for i, (entry, regex) in enumerate(table.patterns):
+    if text.isascii():  # a flag Python keeps: no need to look for Cyrillic or Chinese keywords
+        hits = _keyword_hits(text, start, table.ascii_keywords)
+        patterns = table.ascii_patterns
+    else:
+        hits = _keyword_hits(text, start, table.keywords)
+        patterns = table.patterns
+    for entry, regex in patterns:
         if not entry.keywords:
-            matches.extend((i, m) for m in regex.finditer(text, start))
-            continue
-        for lo, hi in _keyword_windows(text, start, entry.keywords):
-            matches.extend((i, m) for m in regex.finditer(text, lo, hi))
-    for i, match in matches:
-        span = match.span("source")
-        if span in found:
-            continue
-        raw = match.group("source")
-        name = _clean_source(raw)
-        if name:
-            key = _source_key(name, table.aliases)
-            at = span[0] + raw.index(name)
-            label = table.patterns[i][0].label
-            found[span] = SourceMention(at, at + len(name), name, key, label)
+            windows = [(start, len(text))]
+        else:
+            found_at = [at for k in entry.keywords if k in hits for at in hits[k]]
+            if not found_at:
+                continue
+            windows = _keyword_windows(text, start, found_at)
+        for lo, hi in windows:
+            for match in regex.finditer(text, lo, hi):
+                span = match.span("source")
+                if span in found:
+                    continue
+                raw = match.group("source")
+                name = _clean_source(raw)
+                if name:
+                    key = _source_key(name, table.aliases)
+                    at = span[0] + raw.index(name)
+                    found[span] = SourceMention(at, at + len(name), name, key, entry.label)
     return sorted(found.values(), key=lambda s: (s.start, s.end))
 
 
-def _keyword_windows(text: str, start: int, keywords: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Merged stretches of text around each occurrence of the keywords (``str.find`` is fast)."""
-    hits = []
+def _keyword_hits(text: str, start: int, keywords: tuple[str, ...]) -> dict[str, list[int]]:
+    """Where the keywords that occur from ``start`` on occur (``str.find`` is fast)."""
+    hits: dict[str, list[int]] = {}
     for keyword in keywords:
         at = text.find(keyword, start)
+        if at < 0:
+            continue
+        found = hits[keyword] = []
         while at >= 0:
-            hits.append(at)
+            found.append(at)
             at = text.find(keyword, at + len(keyword))
+    return hits
+
+
+def _keyword_windows(text: str, start: int, hits: list[int]) -> list[tuple[int, int]]:
+    """Merged stretches of text around each occurrence of a pattern's keywords."""
     windows: list[tuple[int, int]] = []
     for at in sorted(hits):
         lo = max(start, at - KEYWORD_WINDOW)
@@ -582,10 +624,15 @@ def _clean_source(name: str) -> str:
 
 
 def _source_key(name: str, aliases: dict[str, str]) -> str:
+    key = _folded_source(name)
+    return aliases.get(key, key)
+
+
+@lru_cache(maxsize=1 << 14)
+def _folded_source(name: str) -> str:
     key = normalize(name).strip("«»\"' ")
     key = re.sub(r"^(?:the|a|an)\s+", "", key)
-    key = re.sub(r"\s+", " ", key)
-    return aliases.get(key, key)
+    return re.sub(r"\s+", " ", key)
 
 
 def _find_quotes(text: str, start: int) -> list[Quote]:
@@ -594,11 +641,19 @@ def _find_quotes(text: str, start: int) -> list[Quote]:
         group = match.lastgroup or ""
         raw = match.group(group)
         content = raw.strip()
-        if _is_quote(content):
+        spaced = _quote_words(content)
+        if spaced is not None:
             inner = match.start(group) + len(raw) - len(raw.lstrip())
             end = inner + len(content)
-            quotes.append(Quote(inner, end, content, _spaced(content), *match.span()))
+            quotes.append(Quote(inner, end, content, spaced, *match.span()))
     return quotes
+
+
+@lru_cache(maxsize=1 << 14)
+def _quote_words(content: str) -> str | None:
+    """A quote's folded words (``_spaced``), or None if it is too short to be a quote.
+    A derivative repeats most of its parent's quotes: each is looked at once."""
+    return _spaced(content) if _is_quote(content) else None
 
 
 def attributed_quotes(facts: TextFacts) -> list[Quote]:
@@ -648,7 +703,7 @@ def _attribute(facts: TextFacts) -> list[Quote]:
                     or speaker
                 )
         if speaker and " " not in speaker:
-            speaker = _full_name(speaker, facts.name_sequences)
+            speaker = _full_names(facts).get(speaker, speaker)
         if speaker and speaker.casefold() not in _PRONOUNS:
             last_named = speaker
         via = sorted(
@@ -678,6 +733,14 @@ def _sentence_at(sent_start: list[int], position: int) -> int:
 
 def _speaker(text: str, q_start: int, q_end: int, s_lo: int, s_hi: int) -> str:
     after = text[q_end : max(s_hi, q_end)][:200]
+    before = text[min(s_lo, q_start) : q_start][-200:]
+    return _speaker_around(after, before)
+
+
+# A derivative repeats its parent's quotes with what surrounds them: each is read once.
+@lru_cache(maxsize=1 << 14)
+def _speaker_around(after: str, before: str) -> str:
+    """Who is quoted, by what follows the quote in its sentence, else what precedes it."""
     # the patterns backtrack over long stretches: try them only where a speech verb is
     if _SPEECH_ANY.search(after):
         for pattern in _SPEAKER_AFTER:
@@ -686,7 +749,6 @@ def _speaker(text: str, q_start: int, q_end: int, s_lo: int, s_hi: int) -> str:
                 role = _trim_role(match.groupdict().get("role") or "")
                 who = match.group("who").strip()
                 return f"{who}, {role}" if role else who
-    before = text[min(s_lo, q_start) : q_start][-200:]
     verbs = list(_SPEECH_ANY.finditer(before))
     if verbs:
         before = before[max(0, verbs[-1].start() - 90) :]
@@ -697,13 +759,22 @@ def _speaker(text: str, q_start: int, q_end: int, s_lo: int, s_hi: int) -> str:
     return ""
 
 
-def _full_name(surname: str, sequences: list[tuple[int, str, frozenset[str]]]) -> str:
-    """ "Grande" -> "Lise Grande" when the text named her in full (titles left out)."""
-    for _, sequence, _ in sequences:
-        words = [_clean_word(w)[0] for w in sequence.split()]
-        if len(words) >= 2 and words[-1] == surname:
-            return " ".join(words[-2:])
-    return surname
+def _full_names(facts: TextFacts) -> dict[str, str]:
+    """ "Grande" -> "Lise Grande" for each name the text gives in full (titles left out):
+    the last two words of the first sequence that ends with the surname."""
+    full = facts.cache.get("full names")
+    if full is None:
+        full = facts.cache["full names"] = {}
+        for _, sequence, _ in facts.name_sequences:
+            words = _sequence_words(sequence)
+            if len(words) >= 2:
+                full.setdefault(words[-1], " ".join(words[-2:]))
+    return full
+
+
+@lru_cache(maxsize=1 << 14)
+def _sequence_words(sequence: str) -> tuple[str, ...]:
+    return tuple(_clean_word(w)[0] for w in sequence.split())
 
 
 def _trim_role(role: str) -> str:
@@ -714,6 +785,7 @@ def _trim_role(role: str) -> str:
     return role if len(role) <= 60 else role[:59].rsplit(" ", 1)[0] + "…"
 
 
+@lru_cache(maxsize=1 << 14)
 def _speaker_in(sentence: str, last: bool = False) -> str:
     """Who ``sentence`` says is speaking ("X said", "X告诉记者"): the first, or the last one."""
     verbs = list(_SPEECH_ANY.finditer(sentence))
@@ -764,13 +836,17 @@ def _last_name_before(text: str, start: int, position: int) -> str:
 def _find_numbers(text: str, start: int) -> list[NumberMention]:
     numbers = []
     matches = [*_NUMBER_DIGITS.finditer(text, start), *_NUMBER_WORDS.finditer(text, start)]
-    for match in sorted(matches, key=lambda m: m.start()) if len(matches) > 1 else matches:
-        value = _number_value(match)
+    if len(matches) > 1:
+        matches.sort(key=_match_start)
+    for match in matches:
+        # both patterns' groups: the digits or the word, mult, pct, unit, cjk_unit
+        head, mult, pct, unit, cjk_unit = match.groups()
+        value = _number_value(head, match.re is _NUMBER_DIGITS, mult)
         if value is None:
             continue
-        unit = (match.group("unit") or match.group("cjk_unit") or "").strip()
+        unit = (unit or cjk_unit or "").strip()
         begin, end = match.span()
-        if unit.casefold() in _NOT_UNITS:
+        if unit and unit.casefold() in _NOT_UNITS:
             # "in 2017 the ...", "25 was": the next word is not a unit; keep only the number
             end = match.start("unit")
             unit = ""
@@ -779,32 +855,36 @@ def _find_numbers(text: str, start: int) -> list[NumberMention]:
         elif begin > start + 1 and text[begin - 1] == " " and text[begin - 2] in _CURRENCY:
             begin -= 2
         display = text[begin:end].rstrip()
-        key = (round(value, 6), bool(match.group("pct")))
+        key = (round(value, 6), bool(pct))
         numbers.append(NumberMention(begin, begin + len(display), key, unit, display))
     return numbers
 
 
-def _number_value(match: re.Match) -> float | None:
-    digits = match.group("digits") if match.re is _NUMBER_DIGITS else None
+_match_start = methodcaller("start")
+
+
+@lru_cache(maxsize=1 << 14)
+def _number_value(head: str, is_digits: bool, mult: str | None) -> float | None:
+    """The value of a number's digits or word (``head``) times its multiplier."""
+    digits = head if is_digits else None
     if digits and digits.isdigit():
         value = float(digits)
     elif digits:
         compact = digits.translate(_THIN_SPACES)
-        head, _, tail = compact.partition(".")
-        groups = head.split(",")
+        whole, _, tail = compact.partition(".")
+        groups = whole.split(",")
         if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
             value = float("".join(groups) + ("." + tail if tail else ""))  # 4,200.5
         else:
             value = float(compact.replace(",", "."))  # 1,3 (a decimal comma)
     else:
-        word = match.group("word").casefold()
+        word = head.casefold()
         tens, _, ones = word.partition("-")
         if tens not in _SMALL_NUMBERS or (
             ones and (ones not in _ONES or _SMALL_NUMBERS[tens] < 20)
         ):
             return None  # "fine", "tenth-rate": a word that only looks like a number
         value = float(_SMALL_NUMBERS[tens] + (_ONES[ones] if ones else 0))
-    mult = match.group("mult")
     if mult:
         value *= _MULTIPLIERS.get(mult.casefold().rstrip("."), 1.0)
     return value
@@ -820,7 +900,7 @@ def _name_sequences(
     capitalised: set[str] = set()
     for match in _NAME.finditer(text, start):
         offset, sequence = match.start(), match.group()
-        keys = frozenset(_word_key(_clean_word(w)[0]) for w in sequence.split())
+        keys = _sequence_keys(sequence)
         capitalised |= keys
         if headings and any(lo <= offset < hi for lo, hi in headings):
             continue
@@ -833,21 +913,61 @@ def _name_sequences(
     return found, frozenset(capitalised)
 
 
+@lru_cache(maxsize=1 << 16)
+def _sequence_keys(sequence: str) -> frozenset[str]:
+    return frozenset(_word_key(_clean_word(w)[0]) for w in sequence.split())
+
+
 def new_names(facts: TextFacts, other_keys: frozenset[str]) -> list[NameMention]:
     """The names of ``facts`` most of whose words the other text never capitalises."""
     first: dict[str, NameMention] = {}
-    for offset, sequence, keys in facts.name_sequences:
+    made = facts.cache.setdefault("names", {})  # a parent's names serve each of its children
+    for k, (offset, sequence, keys) in enumerate(facts.name_sequences):
         if keys <= other_keys:
             continue  # most sequences name what the other text names too
-        if " " not in sequence and "\u00a0" not in sequence:
-            words = [(offset, sequence)]
-        else:
-            words = [(offset + m.start(), m.group()) for m in _NON_SPACE.finditer(sequence)]
-        for segment in _split_possessives(words):
-            name = _as_name(facts.text, segment, facts.starts)
-            if name is not None and name.name.casefold() not in first and _absent(name, other_keys):
-                first[name.name.casefold()] = name
-    return [n._replace(count=facts.text.count(n.name)) for n in first.values()]
+        names = made.get(k)
+        if names is None:
+            names = made[k] = _sequence_names(facts, offset, sequence)
+        for folded, name in names:
+            if folded not in first and _absent(name, other_keys):
+                first[folded] = name
+    counts = facts.cache.setdefault("counts", {})
+    found = []
+    for name in first.values():
+        count = counts.get(name.name)
+        if count is None:
+            count = counts[name.name] = facts.text.count(name.name)
+        found.append(name._replace(count=count))
+    return found
+
+
+def _sequence_names(facts: TextFacts, offset: int, sequence: str) -> list[tuple[str, NameMention]]:
+    """The names a capitalised sequence holds, each with its folded form."""
+    names = []
+    for segment_at, at, name, folded, keys, lone in _sequence_parts(sequence):
+        if lone and _opens_sentence(facts.text, offset + segment_at, facts.starts):
+            continue  # a lone word capitalised only by its position
+        at += offset
+        names.append((folded, NameMention(at, at + len(name), name, keys, 0)))
+    return names
+
+
+@lru_cache(maxsize=1 << 16)
+def _sequence_parts(sequence: str) -> tuple[tuple[int, int, str, str, tuple[str, ...], bool], ...]:
+    """What a sequence's names are wherever it stands: for each part between possessives,
+    (its offset in the sequence, the name's offset, the name, folded, its word keys, and
+    whether it is a lone word that is no name at a sentence's start)."""
+    if " " not in sequence and "\u00a0" not in sequence:
+        words = [(0, sequence)]
+    else:
+        words = [(m.start(), m.group()) for m in _NON_SPACE.finditer(sequence)]
+    parts = []
+    for segment in _split_possessives(words):
+        found = _segment_name(tuple(word for _, word in segment))
+        if found is not None:
+            first, name, keys, lone = found
+            parts.append((segment[0][0], segment[first][0], name, name.casefold(), keys, lone))
+    return tuple(parts)
 
 
 @lru_cache(maxsize=1 << 16)
@@ -875,26 +995,26 @@ def _split_possessives(words: list[tuple[int, str]]) -> list[list[tuple[int, str
     return [s for s in segments if s]
 
 
-def _as_name(text: str, words: list[tuple[int, str]], starts: list[int]) -> NameMention | None:
-    """A capitalised sequence as a name, unless it is only a capitalised word."""
-    opens_sentence = _opens_sentence(text, words[0][0], starts)
-    # drop leading function words, and a lone word capitalised only by its position
-    while words and (
-        words[0][1].casefold().rstrip(".") in _NOT_NAMES
-        or words[0][1].casefold() in _CONNECTORS
-        or (opens_sentence and len(words) == 1 and not _is_acronym(words[0][1]))
+def _segment_name(words: tuple[str, ...]) -> tuple[int, str, tuple[str, ...], bool] | None:
+    """A capitalised sequence as a name, unless it is only a capitalised word: the first
+    word kept, the name, its word keys, and whether it is a lone word that is no name
+    when it opens a sentence."""
+    first, last = 0, len(words)
+    # drop leading function words; a lone word is dropped too at a sentence's start
+    while first < last and (
+        words[first].casefold().rstrip(".") in _NOT_NAMES or words[first].casefold() in _CONNECTORS
     ):
-        words = words[1:]
-        opens_sentence = False
-    while words and words[-1][1].casefold() in _CONNECTORS:
-        words = words[:-1]
-    if not words:
+        first += 1
+    lone = first == 0 and last == 1 and not _is_acronym(words[0])
+    while first < last and words[last - 1].casefold() in _CONNECTORS:
+        last -= 1
+    if first == last:
         return None
-    name = " ".join(w for _, w in words)
+    name = " ".join(words[first:last])
     if len(name) < 2:
         return None
-    keys = tuple(_word_key(w) for _, w in words if w.casefold() not in _CONNECTORS)
-    return NameMention(words[0][0], words[0][0] + len(name), name, keys, 0)
+    keys = tuple(_word_key(w) for w in words[first:last] if w.casefold() not in _CONNECTORS)
+    return first, name, keys, lone
 
 
 def _opens_sentence(text: str, offset: int, starts: list[int]) -> bool:
@@ -969,10 +1089,15 @@ def compare_facts(
     spans: np.ndarray,
 ) -> list[Change]:
     """``describe_changes`` on facts already found (the pipeline reuses a parent's facts)."""
-    changes: list[Change] = []
+    # changes of each kind with their offsets (-1 for none), to order them by kind, then offset
+    found: dict[str, list[tuple[int, Change]]] = {}
 
     def add(kind: str, text: str, detail: str, side: str, start, end) -> None:
-        changes.append(Change(child.id, parent.id, kind, text, detail, side, start, end))  # type: ignore[arg-type]
+        change = Change(child.id, parent.id, kind, text, detail, side, start, end)  # type: ignore[arg-type]
+        of_kind = found.get(kind)
+        if of_kind is None:
+            of_kind = found[kind] = []
+        of_kind.append((-1 if start is None else start, change))
 
     _headline(child, parent, add)
     _sentences(child_facts, spans[:, 0], spans[:, 1], "sentence_added", "article", add)
@@ -981,9 +1106,17 @@ def compare_facts(
     _sources(child_facts, parent_facts, add)
     _numbers(child_facts, parent_facts, spans, add)
     _names(child_facts, parent_facts, add)
-    order = {kind: i for i, kind in enumerate(KIND_ORDER)}
-    changes.sort(key=lambda c: (order[c.kind], c.start if c.start is not None else -1))
+    changes: list[Change] = []
+    for kind in KIND_ORDER:
+        of_kind = found.get(kind)
+        if of_kind:
+            if len(of_kind) > 1:
+                of_kind.sort(key=_first)  # stable: equal offsets stay in the order found
+            changes.extend(change for _, change in of_kind)
     return changes
+
+
+_first = itemgetter(0)
 
 
 def _headline(child: Article, parent: Article, add) -> None:
@@ -1000,31 +1133,50 @@ def _sentences(facts: TextFacts, lo: np.ndarray, hi: np.ndarray, kind: str, side
     """Sentences outside the passages, consecutive ones of one paragraph merged."""
     if not facts.starts:
         return
-    ends = facts.sent_end
-    covered = _covered_chars(facts.sent_start, ends, lo, hi)
-    outside = (covered < MIN_COVERED * np.maximum(ends - facts.sent_start, 1)).tolist()
-    if not any(outside):
-        return
-    paragraph = facts.sent_paragraph.tolist()
-    para_sizes: dict[int, int] = {}
-    for p in paragraph:
-        para_sizes[p] = para_sizes.get(p, 0) + 1
+    layout = _sentence_layout(facts)
+    if lo.shape[0]:
+        covered = _covered_chars(facts.sent_start, facts.sent_end, lo, hi)
+        outside = np.flatnonzero(covered < layout.needed).tolist()
+        if not outside:
+            return
+    else:
+        outside = range(len(facts.starts))
+    paragraph = layout.paragraph
     # runs of consecutive sentences outside the passages, within one paragraph
     runs: list[list[int]] = []
-    for k, out in enumerate(outside):
-        if not out:
-            continue
+    for k in outside:
         if runs and runs[-1][1] == k - 1 and paragraph[k - 1] == paragraph[k]:
             runs[-1][1] = k
         else:
             runs.append([k, k])
-    end_list = ends.tolist()
     for first, last in runs:
         n = last - first + 1
-        whole = n == para_sizes[paragraph[first]]
+        whole = n == layout.paragraph_sizes[paragraph[first]]
         detail = f"{n} sentence{'s' if n > 1 else ''}" + (", whole paragraph" if whole else "")
-        s, e = facts.starts[first], end_list[last]
+        s, e = facts.starts[first], layout.ends[last]
         add(kind, facts.text[s:e], detail, side, s, e)
+
+
+class _SentenceLayout(NamedTuple):
+    needed: np.ndarray  # characters a sentence must have inside passages to count as kept
+    paragraph: list[int]
+    paragraph_sizes: dict[int, int]
+    ends: list[int]
+
+
+def _sentence_layout(facts: TextFacts) -> _SentenceLayout:
+    """Per-text parts of ``_sentences``, found once (a parent serves each of its children)."""
+    layout = facts.cache.get("layout")
+    if layout is None:
+        paragraph = facts.sent_paragraph.tolist()
+        sizes: dict[int, int] = {}
+        for p in paragraph:
+            sizes[p] = sizes.get(p, 0) + 1
+        needed = MIN_COVERED * np.maximum(facts.sent_end - facts.sent_start, 1)
+        layout = facts.cache["layout"] = _SentenceLayout(
+            needed, paragraph, sizes, facts.sent_end.tolist()
+        )
+    return layout
 
 
 def _covered_chars(starts, ends, lo, hi) -> np.ndarray:
@@ -1032,8 +1184,8 @@ def _covered_chars(starts, ends, lo, hi) -> np.ndarray:
 
     One side's passages of a pair do not overlap, so the overlaps simply add up.
     """
-    overlap = np.minimum(ends[:, None], hi[None, :]) - np.maximum(starts[:, None], lo[None, :])
-    return np.clip(overlap, 0, None).sum(axis=1)
+    overlap = np.minimum(ends[:, None], hi) - np.maximum(starts[:, None], lo)
+    return np.maximum(overlap, 0).sum(axis=1)
 
 
 def _quotes(child: TextFacts, parent: TextFacts, add) -> None:
@@ -1061,14 +1213,34 @@ def _matched(left: list[str], right: list[str]) -> tuple[list[bool], list[bool]]
     """Which quotes on each side have a counterpart on the other (a trimmed quote counts)."""
     if not left or not right:
         return [False] * len(left), [False] * len(right)
-    scores = process.cdist(
-        left,
-        right,
-        scorer=fuzz.token_set_ratio,
-        dtype=np.uint8,
-    )
-    hit = scores >= QUOTE_MATCH
-    return hit.any(axis=1).tolist(), hit.any(axis=0).tolist()
+    # a quote repeated word for word has its counterpart (it scores 100): score the others
+    left_set, right_set = set(left), set(right)
+    left_kept = [quote in right_set for quote in left]
+    right_kept = [quote in left_set for quote in right]
+    unmatched = [i for i, kept in enumerate(left_kept) if not kept]
+    if unmatched:
+        hits = _similar([left[i] for i in unmatched], right).any(axis=1).tolist()
+        for i, hit in zip(unmatched, hits):
+            left_kept[i] = hit
+    unmatched = [j for j, kept in enumerate(right_kept) if not kept]
+    if unmatched:
+        hits = _similar(left, [right[j] for j in unmatched]).any(axis=0).tolist()
+        for j, hit in zip(unmatched, hits):
+            right_kept[j] = hit
+    return left_kept, right_kept
+
+
+def _similar(left: list[str], right: list[str]) -> np.ndarray:
+    """Whether each quote of ``left`` matches each of ``right`` (a boolean matrix)."""
+    if len(left) * len(right) <= SMALL_CDIST:
+        # ``cdist`` costs more to set up than a few scores; its integer scores are rounded
+        # half up, so a score counts from QUOTE_MATCH - 0.5 on, here as there
+        return np.array(
+            [[fuzz.token_set_ratio(a, b) >= QUOTE_MATCH - 0.5 for b in right] for a in left],
+            dtype=bool,
+        ).reshape(len(left), len(right))
+    scores = process.cdist(left, right, scorer=fuzz.token_set_ratio, dtype=np.uint8)
+    return scores >= QUOTE_MATCH
 
 
 def _fold(text: str) -> str:
@@ -1101,12 +1273,15 @@ def _first_per_key(mentions: list[SourceMention]) -> list[SourceMention]:
 
 
 def _numbers(child: TextFacts, parent: TextFacts, spans: np.ndarray, add) -> None:
-    child_values = {n.key for n in child.numbers}
-    parent_values = {n.key for n in parent.numbers}
+    child_values = _number_keys(child)
+    parent_values = _number_keys(parent)
     new = [n for n in child.numbers if n.key not in parent_values]
     gone = [n for n in parent.numbers if n.key not in child_values]
-    new_passage = _passage_of([n.start for n in new], spans[:, 0], spans[:, 1])
-    gone_passage = _passage_of([n.start for n in gone], spans[:, 2], spans[:, 3])
+    if not new and not gone:
+        return
+    rows = spans.tolist()
+    new_passage = _passage_of([n.start for n in new], [(r[0], r[1]) for r in rows])
+    gone_passage = _passage_of([n.start for n in gone], [(r[2], r[3]) for r in rows])
     paired_new: set[int] = set()
     paired_gone: set[int] = set()
     # a number in an aligned passage that differs from the parent's in the same passage
@@ -1145,20 +1320,32 @@ def _unit_key(number: NumberMention) -> str:
     return _word_key(number.unit.casefold())[:5]
 
 
-def _passage_of(positions: list[int], lo: np.ndarray, hi: np.ndarray) -> list[int]:
-    if not positions or lo.shape[0] == 0:
-        return [-1] * len(positions)
-    pos = np.asarray(positions, dtype=np.int64)
-    inside = (lo[None, :] <= pos[:, None]) & (pos[:, None] < hi[None, :])
-    return np.where(inside.any(axis=1), inside.argmax(axis=1), -1).tolist()
+def _number_keys(facts: TextFacts) -> set[tuple[float, bool]]:
+    keys = facts.cache.get("number keys")
+    if keys is None:
+        keys = facts.cache["number keys"] = {n.key for n in facts.numbers}
+    return keys
+
+
+def _passage_of(positions: list[int], spans: list[tuple[int, int]]) -> list[int]:
+    """The first passage [lo, hi) each position lies in, or -1 (a pair has few passages)."""
+    found = []
+    for pos in positions:
+        found.append(next((k for k, (lo, hi) in enumerate(spans) if lo <= pos < hi), -1))
+    return found
 
 
 def _context(facts: TextFacts, position: int) -> str:
     k = _sentence_at(facts.starts, position)
     if k < 0:
         return ""
-    sentence = facts.text[int(facts.sent_start[k]) : int(facts.sent_end[k])].strip()
-    return sentence if len(sentence) <= SNIPPET else sentence[: SNIPPET - 1] + "…"
+    contexts = facts.cache.setdefault("contexts", {})
+    found = contexts.get(k)
+    if found is None:
+        sentence = facts.text[facts.starts[k] : _sentence_layout(facts).ends[k]].strip()
+        found = sentence if len(sentence) <= SNIPPET else sentence[: SNIPPET - 1] + "…"
+        contexts[k] = found
+    return found
 
 
 def _names(child: TextFacts, parent: TextFacts, add) -> None:
@@ -1179,12 +1366,15 @@ def _absent(name: NameMention, other_words: frozenset[str]) -> bool:
 
 def _outermost(names: list[NameMention]) -> list[NameMention]:
     """Drop a name whose words all belong to a longer name in the same list."""
+    if len(names) < 2:
+        return names
+    words = [set(name.keys) for name in names]
     keep = []
-    for name in names:
-        words = set(name.keys)
+    for i, name in enumerate(names):
+        size = len(name.keys)
         if not any(
-            other is not name and len(other.keys) > len(name.keys) and words <= set(other.keys)
-            for other in names
+            j != i and len(other.keys) > size and words[i] <= words[j]
+            for j, other in enumerate(names)
         ):
             keep.append(name)
     return keep
@@ -1218,35 +1408,74 @@ def lineage_changes(
     children = np.nonzero(parent >= 0)[0]
     if children.shape[0] == 0:
         return []
+    with _collector_paused():
+        return _lineage_changes(
+            articles, parent, children, pair_a, pair_b, passages, batch, body_starts, table
+        )
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a while.
+
+    Describing changes makes many small objects that live on (facts, changes), and each
+    full collection they trigger walks the whole heap, a run's articles and tables too:
+    that was a fifth of the stage's time. Nothing here makes reference cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _lineage_changes(
+    articles: Sequence[Article],
+    parent: np.ndarray,
+    children: np.ndarray,
+    pair_a: np.ndarray,
+    pair_b: np.ndarray,
+    passages: PassageTable,
+    batch: TokenizedBatch,
+    body_starts: Sequence[int],
+    table: SourceTable,
+) -> list[Change]:
     pair_of_child = _pair_index(pair_a, pair_b, children, parent[children], len(articles))
     rows = np.argsort(passages.pair, kind="stable")
     bounds = np.searchsorted(passages.pair[rows], np.arange(pair_a.shape[0] + 1))
-    cache: dict[int, TextFacts] = {}
+    # most recently used last (an OrderedDict drops its oldest entry in constant time)
+    cache: OrderedDict[int, TextFacts] = OrderedDict()
 
     def facts_of(doc: int) -> TextFacts:
-        found = cache.pop(doc, None)
-        if found is None:
-            lo, hi = batch.doc_sent_start[doc], batch.doc_sent_start[doc + 1]
-            spans = (batch.sent_start[lo:hi], batch.sent_end[lo:hi])
-            found = text_facts(articles[doc].text, spans, body_starts[doc], table)
-        cache[doc] = found  # most recently used last
+        found = cache.get(doc)
+        if found is not None:
+            cache.move_to_end(doc)
+            return found
+        lo, hi = batch.doc_sent_start[doc], batch.doc_sent_start[doc + 1]
+        spans = (batch.sent_start[lo:hi], batch.sent_end[lo:hi])
+        found = cache[doc] = text_facts(articles[doc].text, spans, body_starts[doc], table)
         if len(cache) > FACTS_CACHE:
-            del cache[next(iter(cache))]
+            cache.popitem(last=False)
         return found
 
+    columns = (passages.a_start, passages.a_end, passages.b_start, passages.b_end)
+    offsets = np.column_stack(columns).astype(np.int64)
+    parents = parent.tolist()
+    first_of_pair = pair_a.tolist()
+    no_spans = np.zeros((0, 4), dtype=np.int64)
     per_child: dict[int, list[Change]] = {}
     # children of one parent one after the other, so the parent's facts are found once
     for child, k in sorted(
-        zip(children.tolist(), pair_of_child.tolist()), key=lambda ck: (int(parent[ck[0]]), ck[0])
+        zip(children.tolist(), pair_of_child.tolist()), key=lambda ck: (parents[ck[0]], ck[0])
     ):
-        source = int(parent[child])
-        spans = np.zeros((0, 4), dtype=np.int64)
+        source = parents[child]
+        spans = no_spans
         if k >= 0:
-            sel = rows[bounds[k] : bounds[k + 1]]
-            child_first = [passages.a_start, passages.a_end, passages.b_start, passages.b_end]
-            if int(pair_a[k]) != child:
-                child_first = child_first[2:] + child_first[:2]
-            spans = np.column_stack([column[sel] for column in child_first]).astype(np.int64)
+            spans = offsets[rows[bounds[k] : bounds[k + 1]]]
+            if first_of_pair[k] != child:
+                spans = spans[:, [2, 3, 0, 1]]  # the child's side first
         per_child[child] = compare_facts(
             articles[child], articles[source], facts_of(child), facts_of(source), spans
         )

@@ -62,12 +62,20 @@ def _variant_rules(source: str | None):
 
 @app.command()
 def run(
-    inputs: list[Path] = typer.Argument(
+    inputs: list[str] = typer.Argument(
         ...,
         help="JSONL, CSV/TSV, Parquet, .txt or .html files, WARC(.gz) crawls, folders of "
-        ".txt/.html files, or - for standard input (JSON lines or one plain-text article).",
+        ".txt/.html files, or - for standard input (JSON lines or one plain-text article). "
+        "With --out: Parquet files or datasets and JSONL files, paths or URIs Spark reads.",
     ),
-    db: Path = typer.Option(..., "--db", help="The DuckDB store to create or extend."),
+    db: Path | None = typer.Option(None, "--db", help="The DuckDB store to create or extend."),
+    out: str | None = typer.Option(
+        None,
+        "--out",
+        help="With --engine spark, instead of --db: Spark reads the input and writes each "
+        "table as a Parquet dataset OUT/TABLE/ (a folder or a URI Spark can write); "
+        "`wiretrace import-parquet OUT --db FILE` makes a store of it.",
+    ),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first bad record."),
     rejects: Path | None = typer.Option(
         None, "--rejects", help="Write rejected records here (JSONL)."
@@ -100,6 +108,13 @@ def run(
     index: bool = typer.Option(
         True, "--index/--no-index", help="Keep the n-gram index that `query` and `add` need."
     ),
+    stream: bool | None = typer.Option(
+        None,
+        "--stream/--in-memory",
+        help="Run in bounded memory, texts kept on disk (the same store, but no n-gram index "
+        "yet), or all in memory. Default: stream when inputs and store exceed 1 GiB.",
+        show_default=False,
+    ),
 ) -> None:
     """Find reused passages, story families and who copied whom; store them in DB."""
     params = RunParams(
@@ -116,6 +131,15 @@ def run(
     except MappingError as error:
         console.print(f"[red]--map:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error
+    if (db is None) == (out is None) or (out is not None and (engine != "spark" or rejects)):
+        console.print("[red]give --db FILE, or --out DIR with --engine spark (no --rejects)[/red]")
+        raise typer.Exit(2)
+    if out is not None:
+        _run_to_parquet(inputs, out, params, mapping, strict)
+        return
+    if stream and engine != "local":
+        console.print("[red]--stream runs on the local engine only[/red]")
+        raise typer.Exit(2)
     with Progress(
         TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console, transient=True,
@@ -130,11 +154,54 @@ def run(
                 column_map=mapping,
                 engine=engine,
                 index=index,
+                stream=stream,
             )
         except ValueError as error:
             console.print(f"[red]stopped (--strict):[/red] {escape(str(error))}")
             raise typer.Exit(2) from error
+    if summary.streamed and index:
+        console.print(
+            "[yellow]note[/yellow]: streamed in bounded memory; this path does not write the "
+            "n-gram index yet, so `query` needs a run with --in-memory and `add` does a full run"
+        )
     _report(summary, rejects, f"wiretrace run → {db}", "candidate pairs")
+
+
+def _run_to_parquet(inputs: list[str], out: str, params: RunParams, mapping, strict: bool) -> None:
+    from .engines.spark import run_inputs_spark
+
+    try:
+        done = run_inputs_spark(inputs, out, params, mapping, strict=strict)
+    except ValueError as error:
+        console.print(f"[red]stopped (--strict):[/red] {escape(str(error))}")
+        raise typer.Exit(2) from error
+    for rejection in done.first_rejections:
+        console.print(
+            f"[yellow]rejected[/yellow] {escape(rejection.origin)}: {escape(rejection.reason)}"
+        )
+    table = Table(title=f"wiretrace run → {escape(out)} (Parquet)")
+    table.add_column("table")
+    table.add_column("rows", justify="right")
+    for name, rows in done.tables.items():
+        table.add_row(name, f"{rows:,}")
+    table.add_row("candidate pairs", f"{done.candidate_pairs:,}")
+    console.print(table)
+
+
+@app.command("import-parquet")
+def import_parquet(
+    folder: Path = typer.Argument(..., help="The --out folder of `wiretrace run --engine spark`."),
+    db: Path = typer.Option(..., "--db", help="The DuckDB store to write (replaced)."),
+) -> None:
+    """Make a store (for `serve`, `show`, `export`…) of a run's Parquet tables."""
+    from .store import import_parquet as import_tables
+
+    try:
+        counts = import_tables(folder, db)
+    except FileNotFoundError as error:
+        console.print(f"[red]{escape(str(error))}[/red]")
+        raise typer.Exit(2) from error
+    console.print(", ".join(f"{name} {rows:,}" for name, rows in counts.items()) + f" → {db}")
 
 
 def _report(summary: api.RunSummary, rejects: Path | None, title: str, pairs_label: str) -> None:
@@ -161,6 +228,11 @@ def _report(summary: api.RunSummary, rejects: Path | None, title: str, pairs_lab
         ("reuse links", summary.links),
         ("passages", summary.passages),
         ("families", f"{summary.families} ({summary.multi_article_families} with 2+ articles)"),
+        (
+            "boilerplate",
+            f"{summary.boilerplate_lines} lines in {summary.boilerplate_articles} articles "
+            "(left out of reuse; see `wiretrace outlets`)",
+        ),
         ("time", f"{summary.seconds:.2f} s"),
     ):
         table.add_row(label, str(value))
@@ -378,6 +450,7 @@ def demo(
     run(
         inputs=[sample], db=db, strict=False, rejects=None, max_df=RunParams.max_df,
         column_map=None, engine="local", variants=None, rewrites=False, changes=True, index=True,
+        out=None, stream=False,
     )  # fmt: skip
     from .store import connect
 
@@ -457,8 +530,9 @@ def outlets(
     db: Path = typer.Option(..., "--db", help="The store to read."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Per outlet: articles, originals, copies, share of its text reused and from whom."""
-    from .report import outlet_rows, render_outlets
+    """Per outlet: articles, originals, copies, share of its text reused and from whom; and the
+    boilerplate lines left out of reuse (each outlet's, then those of any outlet)."""
+    from .report import boilerplate_lines, outlet_rows, render_boilerplate, render_outlets
 
     _open_store_or_exit(db)
     rows = outlet_rows(db)
@@ -472,6 +546,8 @@ def outlets(
     for row in body:
         table.add_row(*(escape(cell) for cell in row))
     out.print(table)
+    corpus_lines = [line for line in boilerplate_lines(db) if line["outlet"] is None]
+    _print_lines(render_boilerplate(rows, corpus_lines))
 
 
 @app.command()

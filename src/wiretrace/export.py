@@ -176,7 +176,7 @@ def _sql_path(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-_OPTIONAL_TABLES = ("changes",)
+_OPTIONAL_TABLES = ("changes", "boilerplate")
 
 
 def _has_table(con, name: str) -> bool:
@@ -193,6 +193,7 @@ _TABLE_QUERIES = {
     "rejections": "SELECT * FROM rejections",
     "changes": "SELECT c.* FROM changes c JOIN articles a ON a.id = c.article "
     "ORDER BY a.position, c.rowid",
+    "boilerplate": "SELECT * FROM boilerplate ORDER BY outlet NULLS LAST, articles DESC, key",
 }
 
 _BENCH_QUERIES = {

@@ -106,35 +106,68 @@ def sentence_features(
 
     Sentences marked in ``excluded`` (boilerplate) get no features.
     """
-    hashes = batch.tok_hash
-    sent = batch.tok_sent.astype(np.int64)
-    unspaced = batch.tok_unspaced
     n_sent = batch.sent_start.shape[0]
-    if hashes.size == 0:
+    if batch.tok_hash.size == 0:
         return SentenceFeatures(np.zeros(0, np.uint64), np.zeros(n_sent + 1, np.int64))
-    features = hashes.copy()
-    keep = ~_member(hashes, stopword_hashes()) | unspaced
-    # An unspaced character stands for the bigram it starts, when it has a neighbour.
-    follows = np.zeros(hashes.shape[0], dtype=bool)
-    follows[:-1] = unspaced[:-1] & unspaced[1:] & (sent[:-1] == sent[1:])
-    follows[:-1] &= batch.tok_end[:-1] == batch.tok_start[1:]
-    bigram = hashes[:-1] * _PRIME ^ hashes[1:]
-    features[:-1][follows[:-1]] = bigram[follows[:-1]]
-    lone = unspaced & ~follows
-    lone_ok = np.zeros_like(lone)
-    lone_ok[1:] = follows[:-1]  # the last character of a run is already in a bigram
-    keep &= ~(lone & lone_ok)
-    if excluded is not None and excluded.any():
-        keep &= ~excluded[sent]
-    features = features[keep]
-    sent = sent[keep]
-    starts = np.searchsorted(sent, np.arange(n_sent + 1), side="left").astype(np.int64)
-    sort_segments(features, starts)
-    distinct = np.ones(features.shape[0], dtype=bool)
-    distinct[1:] = (features[1:] != features[:-1]) | (sent[1:] != sent[:-1])
-    features, sent = features[distinct], sent[distinct]
-    starts = np.searchsorted(sent, np.arange(n_sent + 1), side="left")
-    return SentenceFeatures(features, starts.astype(np.int64))
+    if excluded is None:
+        excluded = np.zeros(n_sent, dtype=bool)
+    hashes, starts = _sentence_features(
+        batch.tok_hash,
+        batch.tok_unspaced,
+        batch.tok_start,
+        batch.tok_end,
+        batch.sent_first_tok,
+        np.asarray(excluded, dtype=np.bool_),
+        stopword_hashes(),
+    )
+    return SentenceFeatures(hashes, starts)
+
+
+@njit(parallel=True, cache=True)
+def _sentence_features(tok_hash, unspaced, tok_start, tok_end, sent_first_tok, excluded, stops):
+    """Per sentence, in parallel: its features (content words; for a run of unspaced
+    characters, the bigram each starts, and a lone character itself), sorted, distinct."""
+    n_sent = sent_first_tok.shape[0] - 1
+    buffer = np.empty(tok_hash.shape[0], dtype=np.uint64)
+    count = np.zeros(n_sent + 1, dtype=np.int64)
+    last_stop = stops.shape[0] - 1
+    for s in prange(n_sent):
+        first, end = sent_first_tok[s], sent_first_tok[s + 1]
+        if excluded[s]:
+            continue
+        k = first
+        previous_follows = False
+        for t in range(first, end):
+            follows = (
+                unspaced[t] and t + 1 < end and unspaced[t + 1] and tok_end[t] == tok_start[t + 1]
+            )
+            if follows:
+                buffer[k] = tok_hash[t] * _PRIME ^ tok_hash[t + 1]
+                k += 1
+            elif unspaced[t]:
+                if not previous_follows:  # a lone character; a run's last one is in a bigram
+                    buffer[k] = tok_hash[t]
+                    k += 1
+            else:
+                j = min(np.searchsorted(stops, tok_hash[t]), last_stop) if last_stop >= 0 else 0
+                if last_stop < 0 or stops[j] != tok_hash[t]:
+                    buffer[k] = tok_hash[t]
+                    k += 1
+            previous_follows = follows
+        if k - first > 1:
+            buffer[first:k] = np.sort(buffer[first:k])
+        m = first
+        for i in range(first, k):
+            if i == first or buffer[i] != buffer[i - 1]:
+                buffer[m] = buffer[i]
+                m += 1
+        count[s + 1] = m - first
+    starts = np.cumsum(count)
+    out = np.empty(starts[-1], dtype=np.uint64)
+    for s in prange(n_sent):
+        first = sent_first_tok[s]
+        out[starts[s] : starts[s + 1]] = buffer[first : first + starts[s + 1] - starts[s]]
+    return out, starts
 
 
 def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
@@ -161,11 +194,11 @@ def sort_segments(values, starts):
             values[starts[i] : starts[i + 1]] = np.sort(values[starts[i] : starts[i + 1]])
 
 
-@njit(cache=True)
+@njit(parallel=True, cache=True)
 def _sentence_hashes(tok_hash, sent_first_tok):
     n = sent_first_tok.shape[0] - 1
     out = np.empty(n, dtype=np.uint64)
-    for s in range(n):
+    for s in prange(n):
         h = np.uint64(0x84222325CBF29CE4)
         for k in range(sent_first_tok[s], sent_first_tok[s + 1]):
             h = (h ^ tok_hash[k]) * np.uint64(0x100000001B3)
@@ -316,40 +349,70 @@ def boilerplate_flags(
     corpus that holds every row of its hashes gets the flags the whole corpus would give it
     (what incremental runs and the Spark engine rely on).
     """
+    return boilerplate_rules(keys, outlet_of_sentence, rules) > 0
+
+
+# Why a sentence is boilerplate (``boilerplate_rules``), the first that applies in this order;
+# code 0: it is not.
+BOILERPLATE_RULES = ("", "outlet", "corpus", "short", "credit")
+RULE_OUTLET, RULE_CORPUS, RULE_SHORT, RULE_CREDIT = 1, 2, 3, 4
+
+
+def boilerplate_rules(
+    keys: SentenceKeys, outlet_of_sentence: np.ndarray, rules: BoilerplateRules = BoilerplateRules()
+) -> np.ndarray:
+    """Per sentence row, the code of the rule that makes it boilerplate (``BOILERPLATE_RULES``:
+    ``outlet``, recurring at the end of an outlet's articles; ``corpus``, in very many
+    articles; ``short``, a short line in many articles; ``credit``, a credit or service line),
+    0 where none does. Like the flags, a row's code depends only on the rows of its hash."""
     hashes, doc = keys.hashes, keys.doc
     if hashes.size == 0:
-        return np.zeros(0, dtype=bool)
+        return np.zeros(0, dtype=np.int8)
     doc_freq = _count_distinct(hashes, doc)
-    flagged = doc_freq >= rules.any_docs
-    flagged |= (doc_freq >= rules.short_docs) & (keys.lengths <= rules.short_tokens)
     known = outlet_of_sentence >= 0
     # the same sentence in several articles of one outlet, at their end
     group = hashes ^ (outlet_of_sentence.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
     per_outlet = _count_distinct(group, doc)
     tail = (keys.from_end < rules.tail_sentences).astype(np.int64)
     tail_share = _group_mean(group, tail)
-    flagged |= known & (per_outlet >= rules.outlet_docs) & (tail_share >= 0.8)
+    code = np.zeros(hashes.shape[0], dtype=np.int8)
     if keys.credit is not None:
-        flagged |= keys.credit
-    return flagged
+        code[np.asarray(keys.credit, dtype=bool)] = RULE_CREDIT
+    code[(doc_freq >= rules.short_docs) & (keys.lengths <= rules.short_tokens)] = RULE_SHORT
+    code[doc_freq >= rules.any_docs] = RULE_CORPUS
+    code[known & (per_outlet >= rules.outlet_docs) & (tail_share >= 0.8)] = RULE_OUTLET
+    return code
 
 
 def _count_distinct(keys: np.ndarray, doc: np.ndarray) -> np.ndarray:
     """For each element, in how many distinct documents its key occurs."""
-    order = np.lexsort((doc, keys))
+    if doc.size > 1 and np.all(doc[1:] >= doc[:-1]):
+        order = np.argsort(keys, kind="stable")  # docs already ascending: one sort, not two
+    else:
+        order = np.lexsort((doc, keys))
     k, d = keys[order], doc[order]
-    first = np.ones(k.shape[0], dtype=bool)
-    first[1:] = (k[1:] != k[:-1]) | (d[1:] != d[:-1])
-    uniq, inverse = np.unique(k[first], return_inverse=True)
-    freq = np.bincount(inverse)
-    return freq[np.searchsorted(uniq, keys)]
+    new_key = np.ones(k.shape[0], dtype=bool)
+    new_key[1:] = k[1:] != k[:-1]
+    new_doc = new_key.copy()
+    new_doc[1:] |= d[1:] != d[:-1]
+    group = np.cumsum(new_key) - 1
+    docs_per_group = np.bincount(group, weights=new_doc).astype(np.int64)
+    counts = np.empty(keys.shape[0], dtype=np.int64)
+    counts[order] = docs_per_group[group]
+    return counts
 
 
 def _group_mean(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    sums = np.bincount(inverse, values.astype(np.float64))
-    counts = np.bincount(inverse)
-    return (sums / counts)[inverse]
+    order = np.argsort(keys, kind="stable")
+    k = keys[order]
+    new_key = np.ones(k.shape[0], dtype=bool)
+    new_key[1:] = k[1:] != k[:-1]
+    group = np.cumsum(new_key) - 1
+    sums = np.bincount(group, values[order].astype(np.float64))
+    counts = np.bincount(group)
+    means = np.empty(keys.shape[0], dtype=np.float64)
+    means[order] = (sums / counts)[group]
+    return means
 
 
 def outlet_codes(values: list[str | None]) -> np.ndarray:

@@ -41,6 +41,7 @@ import orjson
 import pyarrow as pa
 
 from .align import PassageTable, align_pairs, doc_feature_index
+from .boilerplate import BoilerplateLines, boilerplate_groups, line_key, lines_of, samples
 from .candidates import Postings, select_candidates, sentence_band_hashes, shared_counts
 from .changes import lineage_changes
 from .engines.local import (
@@ -55,7 +56,7 @@ from .engines.local import (
     measure_candidates,
     settle_links,
 )
-from .fingerprint import SentenceKeys, boilerplate_flags, sentence_features, sentence_keys, shingles
+from .fingerprint import SentenceKeys, boilerplate_rules, sentence_features, sentence_keys, shingles
 from .index import (
     StoreIndex,
     entries_in,
@@ -73,6 +74,7 @@ from .index import (
     remove_unused_segments,
     sentence_columns,
     store_params,
+    sync_segment_dir,
     take_docs,
     tokenize_texts,
     write_segment,
@@ -137,6 +139,8 @@ def add_articles(
         passages=counts["passages"],
         families=counts["families"],
         multi_article_families=counts["multi"],
+        boilerplate_lines=counts["boilerplate_lines"],
+        boilerplate_articles=counts["boilerplate_articles"],
         seconds=time.perf_counter() - started,
         rejections=rejections,
         result=None,
@@ -369,10 +373,17 @@ class _Update:
             lengths=np.concatenate([np.asarray(old["length"], np.int64), new_keys.lengths]),
             credit=np.concatenate([np.asarray(old["credit"], bool), _credit(new_keys)]),
         )
-        flags = boilerplate_flags(
-            rows, np.concatenate([old_codes, new_codes[new_keys.doc - self.n_old]]), rules
-        )
+        row_codes = np.concatenate([old_codes, new_codes[new_keys.doc - self.n_old]])
+        rule = boilerplate_rules(rows, row_codes, rules)
+        flags = rule > 0
         n_old_rows = old["doc"].shape[0]
+        # the boilerplate lines of every hash the new articles hold, from all its occurrences
+        new_doc = new_keys.doc - self.n_old
+        new_sentence = np.arange(new_doc.shape[0]) - self.new_batch.doc_sent_start[new_doc]
+        sentence = np.concatenate([np.asarray(old["sentence"], np.int64), new_sentence])
+        self.line_hashes = np.unique(new_keys.hashes)
+        self.line_groups = boilerplate_groups(rows.hashes, rows.doc, sentence, row_codes, rule)
+        self.outlet_names = {code: outlet for outlet, code in codes.items()}
         changed = flags[:n_old_rows] != np.asarray(old["boilerplate"], dtype=bool)
         self.flag_changes = (
             np.asarray(old["doc"], np.int64)[changed],
@@ -562,8 +573,8 @@ class _Update:
                 pieces.append(take_docs(batch, at[hit]))
                 found.append(remaining[hit])
                 remaining = remaining[~hit]
-        if remaining.size:  # stored articles: their tokens are in the index
-            batch = self.index.tokens(remaining)
+        if remaining.size:  # stored articles: tokenised again from their stored texts
+            batch, _ = tokenize_texts(self._texts(remaining), self.params)
             self._tokenized.append((remaining, batch))
             pieces.append(batch)
             found.append(remaining)
@@ -576,6 +587,14 @@ class _Update:
             if np.array_equal(order, np.arange(order.shape[0]))
             else take_docs(combined, order)
         )
+
+    def _texts(self, positions: np.ndarray) -> list[str]:
+        """The texts at ``positions``: of articles loaded already, or from the index."""
+        known = self._articles
+        wanted = [int(x) for x in positions.tolist()]
+        missing = [x for x in wanted if x not in known]
+        read = dict(zip(missing, self.index.texts(np.array(missing, dtype=np.int64))))
+        return [known[x].text if x in known else read[x] for x in wanted]
 
     def _load_articles(self, positions: np.ndarray) -> dict[int, Article]:
         missing = [int(x) for x in positions.tolist() if int(x) not in self._articles]
@@ -853,6 +872,7 @@ class _Update:
                 memory = duckdb.connect()
                 _write_tables(memory, self.result, self.rejections)
                 self._write_results(memory)
+                self._write_boilerplate()
                 memory.close()
                 self._write_index(segment)
             self._write_rejections()
@@ -901,6 +921,38 @@ class _Update:
         for name in ("subset_ids", "family_labels"):
             con.unregister(name)
 
+    def _write_boilerplate(self) -> None:
+        """Replace the boilerplate lines of the hashes the new articles hold (``_boilerplate``
+        regrouped all their occurrences; no other line can change)."""
+        from .store import BOILERPLATE_COLUMNS
+
+        con = self.con
+        if not con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'boilerplate'"
+        ).fetchall()[0][0]:
+            raise _OlderStore("boilerplate")
+        con.register("line_keys", pa.table({"key": [line_key(h) for h in self.line_hashes]}))
+        con.execute("DELETE FROM boilerplate WHERE key IN (SELECT key FROM line_keys)")
+        con.unregister("line_keys")
+        columns = self._boilerplate_lines().columns()
+        _append(
+            con,
+            "boilerplate",
+            pa.table({k: pa.array(columns[k], t) for k, t in BOILERPLATE_COLUMNS.items()}),
+        )
+
+    def _boilerplate_lines(self) -> BoilerplateLines:
+        """``line_groups`` as table rows: ids and samples of their example articles."""
+        groups = self.line_groups
+        examples = np.unique(groups.doc)
+        old, new = examples[examples < self.n_old], examples[examples >= self.n_old]
+        ids = [info[0] for info in self.index.article_info(old)]
+        ids += [self.new_articles[d].id for d in (new - self.n_old).tolist()]
+        at = np.searchsorted(examples, groups.doc)
+        texts = self._texts(examples)
+        found = samples(self._tokens(examples), at, groups.sentence, [texts[i] for i in at])
+        return lines_of(groups, [ids[i] for i in at.tolist()], self.outlet_names, found)
+
     def _write_rejections(self) -> None:
         """As ``api.run`` keeps them: one rejection per origin, the latest."""
         latest = list({r.origin: r for r in self.rejections}.values())
@@ -925,15 +977,17 @@ class _Update:
             frequent = np.union1d(index.frequent, self.newly_frequent)
             merged = merge_segments(index.path, segments[-count:], frequent)
             segments = [*segments[:-count], merged]
-        name = write_text_segment(index.path, [a.text for a in self.new_articles], self.new_batch)
+        name = write_text_segment(index.path, [a.text for a in self.new_articles])
         texts = [*index.text_segments, open_text_segment(index.path, name, self.n_old)]
         count = plan_merge([len(s) for s in texts])
         if count:
             texts = [*texts[:-count], merge_text_segments(index.path, texts[-count:])]
+        bands = self._new_band_segments()
+        sync_segment_dir(index.path)
         return (
             [(s.name, len(s)) for s in segments],
             [(s.name, s.first, len(s)) for s in texts],
-            self._new_band_segments(),
+            bands,
         )
 
     def _new_band_segments(self) -> list[tuple[str, int]]:
@@ -1064,6 +1118,10 @@ class _Update:
             "passages": con.execute("SELECT count(*) FROM passages").fetchone()[0],
             "families": int(sizes.shape[0]),
             "multi": int((sizes > 1).sum()),
+            "boilerplate_lines": con.execute("SELECT count(*) FROM boilerplate").fetchone()[0],
+            "boilerplate_articles": con.execute(
+                "SELECT count(DISTINCT doc) FROM index_sentences WHERE boilerplate"
+            ).fetchone()[0],
         }
 
 

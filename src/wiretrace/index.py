@@ -8,11 +8,12 @@ A run leaves, beside the result tables of its store:
   query reads the few hundred entries it looks up and nothing else. Segments are never
   changed: an incremental run adds one and merges small ones into a new file;
 * **text segments**, ``<name>.texts.arrow`` in the same folder: the articles' texts of a
-  range of positions as an uncompressed Arrow file, memory-mapped, so that a query or an
-  add reads the texts of its candidates in microseconds (DuckDB decompresses a whole
-  column chunk to return one compressed text); with them, as ``<name>.tok.npy``,
-  ``<name>.sent.npy`` and ``<name>.doc.npy``, the texts' tokens and sentences
-  (``TokenizedBatch``), so that no stored article is tokenised again;
+  range of positions as an Arrow file (uncompressed by default, see
+  ``TEXT_COMPRESSION``), memory-mapped, so that a query or an add reads the texts of its
+  candidates in microseconds (DuckDB decompresses a whole column chunk to return one
+  compressed text). Tokens are not stored: the few stored articles a query or an add
+  compares are tokenised again (about 70 µs an article), which costs less than writing
+  the tokens of every article (3.5 times the size of the texts);
 * **index tables in the store**: ``index_meta`` (format, article count, the segments in
   use), ``index_frequent`` (shingles in more than ``max_df`` articles: boilerplate,
   never evidence again, since counts only grow), ``index_docs`` (shingles per article,
@@ -28,8 +29,9 @@ A run leaves, beside the result tables of its store:
   ``index_band_removed`` until a merge drops them.
 
 Store tables and segment list change in one DuckDB transaction (or one file rename for
-a full run); segment files are written before and removed only once no store names
-them, so a crash leaves a consistent store and at worst an unused file.
+a full run); segment files are written (and synced to disk) before and removed only once
+no store names them, so a crash leaves a consistent store and at worst an unused file.
+A full run writes its segment files on a thread while DuckDB writes the store.
 Articles are numbered by ``position`` in the store.
 """
 
@@ -40,7 +42,9 @@ import json
 import os
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,12 +57,12 @@ from .candidates import CandidatePairs, Postings
 from .fingerprint import SentenceKeys, sentence_keys
 from .lineage import Orientation, PairEvidence
 from .model import RunParams
-from .text import TokenizedBatch, body_start, concat_batches, tokenize_corpus
+from .text import TokenizedBatch, body_start, tokenize_corpus
 
 if TYPE_CHECKING:
     from .engines.local import MeasuredPairs, RunResult
 
-INDEX_FORMAT = 2
+INDEX_FORMAT = 3
 SEGMENT_SUFFIX = ".ngrams"
 INDEX_TABLES = (
     "index_meta",
@@ -264,19 +268,40 @@ class Segment:
         return int(self.hashes.shape[0])
 
 
-def write_segment(db: str | Path, hashes: np.ndarray, docs: np.ndarray) -> str:
-    """Write sorted postings as a new segment beside ``db``; returns its name."""
+def new_segment_name() -> str:
+    return f"seg-{uuid.uuid4().hex[:16]}"
+
+
+def write_segment(
+    db: str | Path, hashes: np.ndarray, docs: np.ndarray, name: str | None = None
+) -> str:
+    """Write sorted postings as a new segment beside ``db`` (synced to disk, the folder
+    not: see ``sync_segment_dir``); returns its name."""
     folder = segment_dir(db)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"seg-{uuid.uuid4().hex[:16]}"
-    for suffix, array in ((".hashes.npy", hashes.astype(np.uint64)), (".docs.npy", docs)):
-        tmp = folder / f".{name}{suffix}.tmp"
-        with open(tmp, "wb") as handle:
-            np.save(handle, np.ascontiguousarray(array))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, folder / f"{name}{suffix}")
+    name = name or new_segment_name()
+    _save(folder / f"{name}.hashes.npy", np.asarray(hashes, dtype=np.uint64))
+    _save(folder / f"{name}.docs.npy", np.asarray(docs, dtype=np.int32))
     return name
+
+
+def _save(path: Path, array: np.ndarray) -> None:
+    # no temporary name: a file is only read once a store names it, and one that no store
+    # names (a crash while writing it) is removed by ``remove_unused_segments``
+    with open(path, "wb") as handle:
+        np.save(handle, np.ascontiguousarray(array))
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def sync_segment_dir(db: str | Path) -> None:
+    """Make the names of the segment files just written durable (one sync of the folder,
+    due before a store naming them replaces the old one)."""
+    handle = os.open(segment_dir(db), os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def open_segment(db: str | Path, name: str) -> Segment:
@@ -314,88 +339,88 @@ def remove_unused_segments(db: str | Path) -> None:
             path.unlink(missing_ok=True)
 
 
-_TOKEN_FIELDS = ("tok_start", "tok_end", "tok_hash", "tok_unspaced", "tok_sent")
-_SENTENCE_FIELDS = ("sent_start", "sent_end", "sent_first_tok")
+# Texts are written uncompressed by default: zstd (in record batches of TEXT_BATCH_ROWS texts,
+# what reading one text decompresses) halves the file but, at 100,000 articles, costs about
+# a second more to write and makes reading the texts an add compares ~8x slower.
+TEXT_COMPRESSION: str | None = None
+TEXT_BATCH_ROWS = 64
 
 
-def write_text_segment(db: str | Path, texts: list[str], batch: TokenizedBatch) -> str:
-    """Write ``texts`` (consecutive positions) and their tokens as a new text segment;
-    returns its name."""
+def write_text_segment(
+    db: str | Path, texts: list[str], name: str | None = None, compression: str | None = None
+) -> str:
+    """Write ``texts`` (consecutive positions) as a new text segment (synced to disk, the
+    folder not: see ``sync_segment_dir``); returns its name. ``compression``: an Arrow IPC
+    codec, ``TEXT_COMPRESSION`` by default."""
     folder = segment_dir(db)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"seg-{uuid.uuid4().hex[:16]}"
-    table = pa.table({"text": pa.array(texts, pa.large_string())})
-    tmp = folder / f".{name}.texts.arrow.tmp"
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
-    with open(tmp, "rb+") as handle:
+    name = name or new_segment_name()
+    compression = compression or TEXT_COMPRESSION
+    batch_rows = TEXT_BATCH_ROWS if compression else max(len(texts), 1)
+    schema = pa.schema(
+        [pa.field("text", pa.string())],
+        metadata={"rows": str(len(texts)), "batch_rows": str(batch_rows)},
+    )
+    table = pa.table({"text": pa.array(texts, pa.string())}, schema=schema)
+    options = pa.ipc.IpcWriteOptions(compression=compression)
+    path = folder / f"{name}.texts.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=options) as out:
+        out.write_table(table, max_chunksize=batch_rows)
+    with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
-    os.replace(tmp, folder / f"{name}.texts.arrow")
-    sentences = batch.sent_first_tok[:-1]
-    for suffix, fields, n in (
-        ("tok", _TOKEN_FIELDS, batch.tok_hash.shape[0]),
-        ("sent", _SENTENCE_FIELDS, sentences.shape[0]),
-    ):
-        rows = np.empty(n, dtype=[(f, getattr(batch, f).dtype) for f in fields])
-        for f in fields:
-            rows[f] = getattr(batch, f)[:n]
-        _save(folder, f"{name}.{suffix}.npy", rows)
-    _save(folder, f"{name}.doc.npy", np.column_stack([batch.doc_tok_start, batch.doc_sent_start]))
     return name
 
 
-def _save(folder: Path, filename: str, array: np.ndarray) -> None:
-    tmp = folder / f".{filename}.tmp"
-    with open(tmp, "wb") as handle:
-        np.save(handle, np.ascontiguousarray(array))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, folder / filename)
-
-
-@dataclass(frozen=True)
 class TextSegment:
-    """The texts and tokens of positions ``first .. first + len - 1``, memory-mapped."""
+    """The texts of positions ``first .. first + len - 1``: a memory-mapped Arrow file of
+    record batches, each read (decompressed, if it is compressed) when one of its texts
+    is asked for."""
 
-    name: str
-    first: int
-    texts: pa.ChunkedArray
-    tokens: TokenizedBatch
+    def __init__(self, name: str, first: int, reader: pa.ipc.RecordBatchFileReader) -> None:
+        self.name = name
+        self.first = first
+        self.reader = reader
+        metadata = reader.schema.metadata or {}
+        try:
+            self.rows = int(metadata[b"rows"])
+            self.batch_rows = int(metadata[b"batch_rows"])
+        except (KeyError, ValueError) as error:
+            raise IndexMissing(f"text segment {name} does not record its layout") from error
+        self._all: pa.ChunkedArray | None = None
 
     def __len__(self) -> int:
-        return len(self.texts)
+        return self.rows
+
+    def take(self, local: np.ndarray) -> list[str]:
+        """The texts at ``local`` positions of this segment, in that order."""
+        local = np.asarray(local, dtype=np.int64)
+        if local.size and (local.min() < 0 or local.max() >= self.rows):
+            raise IndexError("position outside the store")
+        which = local // self.batch_rows
+        out: list[str | None] = [None] * local.shape[0]
+        for k in np.unique(which).tolist():
+            rows = np.flatnonzero(which == k)
+            column = self.reader.get_batch(k).column(0)
+            offsets = pa.array(local[rows] - k * self.batch_rows)
+            for row, text in zip(rows.tolist(), column.take(offsets).to_pylist()):
+                out[row] = text
+        return out  # type: ignore[return-value]
+
+    @property
+    def texts(self) -> pa.ChunkedArray:
+        """Every text of the segment, decompressed once (for scans over all texts)."""
+        if self._all is None:
+            self._all = self.reader.read_all().column("text")
+        return self._all
 
 
 def open_text_segment(db: str | Path, name: str, first: int) -> TextSegment:
     folder = segment_dir(db)
     try:
         source = pa.memory_map(str(folder / f"{name}.texts.arrow"), "r")
-        tok = np.load(folder / f"{name}.tok.npy", mmap_mode="r")
-        sent = np.load(folder / f"{name}.sent.npy", mmap_mode="r")
-        doc = np.load(folder / f"{name}.doc.npy")
     except FileNotFoundError as error:
-        raise IndexMissing(f"text segment {name} is incomplete in {folder}") from error
-    tokens = TokenizedBatch(
-        **{f: tok[f] for f in _TOKEN_FIELDS},
-        sent_start=sent["sent_start"],
-        sent_end=sent["sent_end"],
-        sent_first_tok=np.append(np.asarray(sent["sent_first_tok"]), tok.shape[0]),
-        doc_tok_start=np.ascontiguousarray(doc[:, 0]),
-        doc_sent_start=np.ascontiguousarray(doc[:, 1]),
-    )
-    return TextSegment(name, first, pa.ipc.open_file(source).read_all().column("text"), tokens)
-
-
-def take_tokens(segments: list[TextSegment], positions: np.ndarray) -> TokenizedBatch:
-    """The tokens of the articles at ``positions`` (ascending), as one batch."""
-    positions = np.asarray(positions, dtype=np.int64)
-    firsts = np.array([s.first for s in segments], dtype=np.int64)
-    which = np.searchsorted(firsts, positions, side="right") - 1
-    pieces = []
-    for k in np.unique(which).tolist():
-        local = positions[which == k] - segments[k].first
-        pieces.append(take_docs(segments[k].tokens, local))
-    return concat_batches(pieces) if pieces else take_docs(segments[0].tokens, positions)
+        raise IndexMissing(f"text segment {name} is missing from {folder}") from error
+    return TextSegment(name, first, pa.ipc.open_file(source))
 
 
 def take_texts(segments: list[TextSegment], positions: np.ndarray) -> list[str]:
@@ -405,12 +430,11 @@ def take_texts(segments: list[TextSegment], positions: np.ndarray) -> list[str]:
     which = np.searchsorted(firsts, positions, side="right") - 1
     out: list[str | None] = [None] * positions.shape[0]
     for k in np.unique(which).tolist():
+        if k < 0:
+            raise IndexError("position outside the store")
         rows = np.flatnonzero(which == k)
         segment = segments[k]
-        local = positions[rows] - segment.first
-        if k < 0 or np.any(local >= len(segment)):
-            raise IndexError("position outside the store")
-        for row, text in zip(rows.tolist(), segment.texts.take(pa.array(local)).to_pylist()):
+        for row, text in zip(rows.tolist(), segment.take(positions[rows] - segment.first)):
             out[row] = text
     return out  # type: ignore[return-value]
 
@@ -424,8 +448,7 @@ def _text_segments_of(con: duckdb.DuckDBPyConnection) -> list[tuple[str, int, in
 
 def merge_text_segments(db: str | Path, segments: list[TextSegment]) -> TextSegment:
     texts = [t for s in segments for t in s.texts.to_pylist()]
-    tokens = concat_batches([take_docs(s.tokens, np.arange(s.tokens.n_docs)) for s in segments])
-    name = write_text_segment(db, texts, tokens)
+    name = write_text_segment(db, texts)
     return open_text_segment(db, name, segments[0].first)
 
 
@@ -518,40 +541,54 @@ def plan_merge(sizes: list[int]) -> int:
 # --- writing a run's index -----------------------------------------------------------------
 
 
-def table_writer(db: str | Path, result: RunResult) -> Callable[[duckdb.DuckDBPyConnection], None]:
-    """Write the segment of a full run now; return what writes the index tables into the
-    new store (called by ``store.write_store`` before it renames the store into place)."""
+def start_segment_files(
+    db: str | Path, result: RunResult, pool: ThreadPoolExecutor
+) -> tuple[dict[str, list], Future]:
+    """Start writing the segment files of a full run on ``pool``; returns the segment lists
+    for ``index_meta`` (names are chosen now) and the future of the writing."""
     parts: IndexParts = result.index
-    name = write_segment(db, parts.hashes, parts.docs)
-    segments = [(name, int(parts.hashes.shape[0]))]
-    texts = [
-        (write_text_segment(db, [a.text for a in result.articles], parts.batch), 0,
-         len(result.articles))
-    ]  # fmt: skip
-    name = write_segment(db, parts.band_hashes, parts.band_docs)
-    bands = [(name, int(parts.band_hashes.shape[0]))]
+    names = [new_segment_name() for _ in range(3)]
+    lists = {
+        "segments": [(names[0], int(parts.hashes.shape[0]))],
+        "texts": [(names[1], 0, len(result.articles))],
+        "bands": [(names[2], int(parts.band_hashes.shape[0]))],
+    }
 
-    def write(con: duckdb.DuckDBPyConnection) -> None:
-        ev = result.evidence
-        create_index_tables(con)
-        insert_meta(con, len(result.articles), segments, texts, bands)
-        insert(con, "index_frequent", {"hash": parts.frequent})
-        insert(
-            con,
-            "index_docs",
-            {"position": np.arange(parts.doc_shingles.shape[0]), "shingles": parts.doc_shingles},
-        )
-        insert(con, "index_sentences", sentence_columns(parts.sentences, parts.boilerplate))
-        insert(
-            con,
-            "index_pairs",
-            {"a": ev.a, "b": ev.b, "shared": parts.pair_shared, "bands": parts.pair_bands},
-        )
-        insert(
-            con, "index_links", link_evidence_columns(parts.measured, ev.reused, result.orientation)
-        )
+    def write() -> None:
+        write_segment(db, parts.hashes, parts.docs, names[0])
+        write_text_segment(db, [a.text for a in result.articles], names[1])
+        write_segment(db, parts.band_hashes, parts.band_docs, names[2])
+        sync_segment_dir(db)
 
-    return write
+    return lists, pool.submit(write)
+
+
+def write_index_tables(
+    con: duckdb.DuckDBPyConnection, result: RunResult, lists: dict[str, list], files: Future
+) -> None:
+    """Write the index tables of a full run into its new store, then wait for its segment
+    files (``start_segment_files``): the store must not replace the old one before them."""
+    parts: IndexParts = result.index
+    ev = result.evidence
+    create_index_tables(con)
+    insert_meta(con, len(result.articles), lists["segments"], lists["texts"], lists["bands"])
+    insert(con, "index_frequent", {"hash": parts.frequent})
+    insert(
+        con,
+        "index_docs",
+        {"position": np.arange(parts.doc_shingles.shape[0]), "shingles": parts.doc_shingles},
+    )
+    insert(con, "index_sentences", sentence_columns(parts.sentences, parts.boilerplate))
+    insert(
+        con,
+        "index_pairs",
+        {"a": ev.a, "b": ev.b, "shared": parts.pair_shared, "bands": parts.pair_bands},
+    )
+    insert(con, "index_links", link_evidence_columns(parts.measured, ev.reused, result.orientation))
+    # checkpoint now, while the files are still being written (``write_store`` checkpoints
+    # again, with nothing left to do)
+    con.execute("CHECKPOINT")
+    files.result()
 
 
 _INDEX_DDL = {
@@ -753,11 +790,9 @@ class StoreIndex:
         return h, d
 
     def texts(self, positions: np.ndarray) -> list[str]:
+        """The stored texts at ``positions`` (tokenise them with ``tokenize_texts`` and the
+        store's parameters to get the tokens a run compared)."""
         return take_texts(self.text_segments, positions)
-
-    def tokens(self, positions: np.ndarray) -> TokenizedBatch:
-        """The stored tokens of the articles at ``positions`` (ascending)."""
-        return take_tokens(self.text_segments, positions)
 
     def sentences(self) -> dict[str, np.ndarray]:
         """Every sentence's boilerplate keys and flag in article order, with ``doc_start``
@@ -806,8 +841,19 @@ def write_store_with_index(db: str | Path, result: RunResult, rejections: list) 
     """``store.write_store`` plus the index a run kept (``run_articles(keep_index=True)``)."""
     from .store import write_store
 
-    writer = table_writer(db, result) if result.index is not None else None
-    try:
-        write_store(db, result, rejections, extra=writer)
-    finally:
-        remove_unused_segments(db)
+    if result.index is None:
+        try:
+            write_store(db, result, rejections)
+        finally:
+            remove_unused_segments(db)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            lists, files = start_segment_files(db, result, pool)
+            write_store(
+                db, result, rejections, extra=partial(write_index_tables, result=result,
+                                                      lists=lists, files=files)
+            )  # fmt: skip
+        finally:
+            pool.shutdown(wait=True)  # no file is still being written when unused ones go
+            remove_unused_segments(db)

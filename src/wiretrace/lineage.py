@@ -17,6 +17,7 @@ are the connected components of reuse links.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -89,6 +90,15 @@ class ArticleFacts:
     wire: list[bool]
     # the place of each text's dateline ("NEW YORK" of "NEW YORK, March 3 (Reuters) -"), if any
     dateline_places: list[str | None] | None = None
+    # ``credits(reader, named)``: whether article reader's text names article named's outlet,
+    # answered without ``texts`` (a streamed run measures it while the texts are read)
+    credits: Callable[[int, int], bool] | None = None
+
+    def text_credits(self, reader: int, named: int) -> bool:
+        """Whether article ``reader``'s text names the outlet of article ``named``."""
+        if self.credits is not None:
+            return self.credits(reader, named)
+        return names_outlet(self.texts[reader], self.outlets[named])
 
 
 @dataclass(frozen=True)
@@ -173,8 +183,8 @@ def _orient_pair(
             return level_a < level_b, "earlier version of the same outlet's story"
     if facts.wire[a] != facts.wire[b]:
         return facts.wire[a], "wire agency"
-    credits_a = _credits(facts.texts[b], facts.outlets[a])
-    credits_b = _credits(facts.texts[a], facts.outlets[b])
+    credits_a = facts.text_credits(b, a)
+    credits_b = facts.text_credits(a, b)
     if credits_a != credits_b:
         return credits_a, "attributed in the derivative's text"
     if abs(cont_a - cont_b) >= 0.02:
@@ -196,7 +206,8 @@ def _earlier_by_time(ta: Timestamp, tb: Timestamp) -> bool | None:
     return ta.utc < tb.utc
 
 
-def _credits(text: str, outlet: str | None) -> bool:
+def names_outlet(text: str, outlet: str | None) -> bool:
+    """Whether ``text`` names ``outlet`` as a word of its own (an attribution)."""
     if not outlet or len(outlet) < 2:
         return False
     return re.search(r"(?<!\w)" + re.escape(outlet) + r"(?!\w)", text) is not None
@@ -236,7 +247,7 @@ def _best_parent(
         if opt[0] >= best - CREDITED_TOLERANCE
         and not facts.wire[opt[1]]
         and facts.outlets[opt[1]] != facts.outlets[child]
-        and _credits(facts.texts[child], facts.outlets[opt[1]])
+        and facts.text_credits(child, opt[1])
     ]
     if len(credited) == 1:
         score, source, link = credited[0]

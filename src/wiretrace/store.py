@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,15 +79,23 @@ def write_store(
     ``extra`` writes more tables into the new store before it replaces the old one
     (the n-gram index, ``index.py``).
     """
+    with _new_store(path) as con:
+        _write_tables(con, result, rejections)
+        if extra is not None:
+            extra(con)
+
+
+@contextmanager
+def _new_store(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection to a new store that replaces ``path`` only once the block completes
+    (written to a temporary file, checkpointed, then renamed); on failure nothing changes."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_stale_temporaries(target)
     con = duckdb.connect(str(tmp))
     try:
-        _write_tables(con, result, rejections)
-        if extra is not None:
-            extra(con)
+        yield con
         con.execute("CHECKPOINT")
     except BaseException:
         con.close()
@@ -140,6 +149,7 @@ def _write_tables(
     _create_from_columns(con, "passages", passage_columns(result), _PASSAGE_COLUMNS)
     _create_from_columns(con, "changes", change_columns(result), _CHANGE_COLUMNS, zstd=("text",))
     _create(con, "rejections", [dataclasses.asdict(r) for r in rejections], _REJECTION_COLUMNS)
+    _create_from_columns(con, "boilerplate", boilerplate_columns(result), BOILERPLATE_COLUMNS)
     con.execute(
         "CREATE TABLE families AS SELECT family, count(*) AS size, "
         "min(published_utc) AS first_published, max(published_utc) AS last_published, "
@@ -202,6 +212,24 @@ _PASSAGE_COLUMNS = {
     "similarity": pa.float64(),
 }
 _REJECTION_COLUMNS = {"origin": pa.string(), "reason": pa.string(), "record_id": pa.string()}
+# one row per boilerplate line (``boilerplate.py``): ``outlet`` only for the ``outlet`` rule
+BOILERPLATE_COLUMNS = {
+    "key": pa.string(),
+    "sample": pa.string(),
+    "outlet": pa.string(),
+    "rule": pa.string(),
+    "articles": pa.int64(),
+    "example": pa.string(),
+}
+
+
+def boilerplate_columns(result: RunResult) -> dict[str, Any]:
+    """The boilerplate table of a run (empty when the engine did not report it)."""
+    if result.boilerplate is None:
+        return {name: [] for name in BOILERPLATE_COLUMNS}
+    return result.boilerplate.columns()
+
+
 _CHANGE_COLUMNS = {
     "article": pa.string(),
     "parent": pa.string(),
@@ -254,9 +282,71 @@ _SQL_TYPES = {
 }
 
 
+STORE_TABLES = (
+    "articles", "links", "passages", "families", "rejections", "changes", "boilerplate",
+)  # fmt: skip
+
+
 def table_counts(path: str | Path) -> dict[str, int]:
     with connect(path) as con:
         return {
-            name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-            for name in ("articles", "links", "passages", "families", "rejections", "changes")
+            name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in STORE_TABLES
         }
+
+
+# The tables a run's Parquet output holds (``engines/spark.py``: ``DIR/TABLE/part-*.parquet``)
+# and their columns; ``families`` and ``run`` are typed here, the others above.
+_FAMILY_COLUMNS = {
+    "family": pa.string(),
+    "size": pa.int64(),
+    "first_published": pa.timestamp("us", tz="UTC"),
+    "last_published": pa.timestamp("us", tz="UTC"),
+    "outlets": pa.int64(),
+}
+_RUN_COLUMNS = {"key": pa.string(), "value": pa.string()}
+
+
+def parquet_tables() -> dict[str, tuple[dict, tuple[str, ...]]]:
+    """Each table of a run's Parquet output: its columns and its zstd-compressed ones."""
+    return {
+        "articles": (_ARTICLE_COLUMNS, ("text",)),
+        "links": (_LINK_COLUMNS, ()),
+        "passages": (_PASSAGE_COLUMNS, ()),
+        "changes": (_CHANGE_COLUMNS, ("text",)),
+        "rejections": (_REJECTION_COLUMNS, ()),
+        "boilerplate": (BOILERPLATE_COLUMNS, ()),
+        "families": (_FAMILY_COLUMNS, ()),
+        "run": (_RUN_COLUMNS, ()),
+    }
+
+
+def import_parquet(folder: str | Path, path: str | Path) -> dict[str, int]:
+    """A store at ``path`` from a run's Parquet output in ``folder`` (one dataset a table,
+    as ``wiretrace run --engine spark --out`` writes it), replacing what was there only
+    once complete. Each dataset must be complete (Spark's ``_SUCCESS`` marker); rows keep
+    the datasets' order (the part files' order). Returns the rows per table."""
+    source = Path(folder)
+    datasets = {}
+    for name in parquet_tables():
+        dataset = source / name
+        if not (dataset / "_SUCCESS").exists():
+            raise FileNotFoundError(
+                f"{dataset}: no complete Parquet dataset (no _SUCCESS marker): "
+                "is it the --out folder of a finished run?"
+            )
+        datasets[name] = sorted(dataset.glob("part-*.parquet"))
+    with _new_store(path) as con:
+        for name, (columns, zstd) in parquet_tables().items():
+            _create_from_columns(con, name, {k: [] for k in columns}, columns, zstd)
+            if datasets[name]:
+                names = ", ".join(f'"{k}"' for k in columns)
+                order = " ORDER BY position" if name == "articles" else ""
+                con.execute(
+                    f"INSERT INTO {name} SELECT {names} FROM read_parquet(?){order}",
+                    [[str(f) for f in datasets[name]]],
+                )
+        counts = {
+            name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+            for name in parquet_tables()
+        }
+    return counts

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from .boilerplate import BoilerplateGroups, boilerplate_groups, concat_groups
 from .candidates import (
     CandidatePairs,
     build_postings,
@@ -38,7 +39,7 @@ from .candidates import (
 from .fingerprint import (
     SentenceKeys,
     Shingles,
-    boilerplate_flags,
+    boilerplate_rules,
     sentence_features,
     sentence_keys,
     shingles,
@@ -67,6 +68,8 @@ class CorpusPrint:
     rejections: list[Rejection] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     flagged: tuple[np.ndarray, np.ndarray] | None = None  # boilerplate: (doc, sentence)
+    boilerplate: BoilerplateGroups | None = None  # the boilerplate lines (``boilerplate.py``)
+    outlet_names: list[str] = field(default_factory=list)  # by outlet code
     pair_bytes_peak: int = 0  # the largest block of pair counts in memory (memory figure)
 
 
@@ -150,9 +153,12 @@ def fingerprint_corpus(
     strict: bool = False,
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
+    on_batch: Callable[[list[Article]], None] | None = None,
 ) -> tuple[CorpusPrint, CandidatePairs]:
     """Stream ``records`` through reading and fingerprinting; returns what was kept and the
-    candidate pairs (articles numbered in input order, as ``api.run`` numbers them)."""
+    candidate pairs (articles numbered in input order, as ``api.run`` numbers them).
+
+    ``on_batch`` sees each batch of accepted articles, in order, before it is dropped."""
     folder.mkdir(parents=True, exist_ok=True)
     corpus = CorpusPrint(folder)
     accept = _Accept(strict)
@@ -167,6 +173,8 @@ def fingerprint_corpus(
     ):
         for batch in _batches(records, accept, batch_size, corpus.rejections):
             first = corpus.n_docs
+            if on_batch is not None:
+                on_batch(batch)
             texts = [a.text for a in batch]
             corpus.ids.extend(a.id for a in batch)
             outlets = np.array(
@@ -190,7 +198,8 @@ def fingerprint_corpus(
     grams.close()
     sentences.close()
     corpus.doc_shingles = np.concatenate(counts) if counts else corpus.doc_shingles
-    corpus.flagged = _flags(sentences, params)
+    corpus.outlet_names = list(codes)
+    corpus.flagged, corpus.boilerplate = _flags(sentences, params)
     pairs = _shingle_pairs(corpus, grams, params)
     if params.sentence_bands is not None:
         pairs = union_pairs(pairs, _band_pairs(corpus, params))
@@ -207,20 +216,26 @@ def _sentence_rows(keys: SentenceKeys, tokens, outlets: np.ndarray, first: int) 
     return rows[np.argsort(rows["hash"], kind="stable")]
 
 
-def _flags(sentences: _Spill, params: RunParams) -> tuple[np.ndarray, np.ndarray]:
-    """The boilerplate sentences as (article, sentence number), by article."""
-    docs, numbers = [], []
+def _flags(
+    sentences: _Spill, params: RunParams
+) -> tuple[tuple[np.ndarray, np.ndarray], BoilerplateGroups]:
+    """The boilerplate sentences as (article, sentence number), by article, and the lines
+    they make (each line's rows lie in one partition, as do its flags')."""
+    docs, numbers, groups = [], [], []
     for rows in sentences.partitions():
         keys = SentenceKeys(
             rows["hash"], rows["doc"].astype(np.int64), rows["from_end"].astype(np.int64),
             rows["length"].astype(np.int64), rows["credit"],
         )  # fmt: skip
-        flags = boilerplate_flags(keys, rows["code"].astype(np.int64), params.boilerplate)
+        outlet = rows["code"].astype(np.int64)
+        rule = boilerplate_rules(keys, outlet, params.boilerplate)
+        groups.append(boilerplate_groups(keys.hashes, keys.doc, rows["sentence"], outlet, rule))
+        flags = rule > 0
         docs.append(rows["doc"][flags].astype(np.int64))
         numbers.append(rows["sentence"][flags].astype(np.int64))
     doc, number = np.concatenate(docs), np.concatenate(numbers)
     order = np.lexsort((number, doc))
-    return doc[order], number[order]
+    return (doc[order], number[order]), concat_groups(groups)
 
 
 def _pairs_by_bucket(

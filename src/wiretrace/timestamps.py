@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from dateutil import parser as date_parser
 
@@ -23,6 +24,17 @@ def parse_timestamp(value: str | None, now: datetime | None = None) -> Timestamp
     if value is None or not str(value).strip():
         return Timestamp(None, "none", "no publication time")
     text = str(value).strip()
+    parsed = _timestamp(text)
+    if parsed.utc is not None and parsed.utc > (now or datetime.now(timezone.utc)):
+        return Timestamp(None, "none", f"publication time {text[:40]!r} is in the future")
+    return parsed
+
+
+@lru_cache(maxsize=1 << 16)
+def _timestamp(text: str) -> Timestamp:
+    """``parse_timestamp`` but for the comparison with the present time, which changes.
+
+    Cached: a run parses each article's time more than once (reading, lineage)."""
     parsed = _parse(text)
     if parsed is None:
         return Timestamp(None, "none", f"unparseable publication time {text[:40]!r}")
@@ -38,9 +50,6 @@ def parse_timestamp(value: str | None, now: datetime | None = None) -> Timestamp
         return Timestamp(
             None, "none", f"publication time {text[:40]!r} has an impossible time zone"
         )
-    now = now or datetime.now(timezone.utc)
-    if utc > now:
-        return Timestamp(None, "none", f"publication time {text[:40]!r} is in the future")
     if utc < EARLIEST_PLAUSIBLE:
         return Timestamp(None, "none", f"publication time {text[:40]!r} is implausibly old")
     if _HAS_SECONDS.search(text) or _UNIX.fullmatch(text):

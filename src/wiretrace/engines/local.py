@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -12,6 +13,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from ..align import AlignParams, PassageTable, align_pairs, doc_feature_index
+from ..boilerplate import BoilerplateLines, find_boilerplate
 from ..candidates import (
     build_postings,
     candidate_pairs,
@@ -22,7 +24,7 @@ from ..candidates import (
     union_pairs,
 )
 from ..changes import lineage_changes
-from ..fingerprint import boilerplate_sentences, sentence_features, shingles
+from ..fingerprint import sentence_features, shingles
 from ..index import IndexParts, index_parts, tokenize_texts
 from ..lineage import (
     DEFAULT_WIRE_AGENCIES,
@@ -35,7 +37,13 @@ from ..lineage import (
     orient,
 )
 from ..model import Article, Change, Rejection, RunParams
-from ..text import TokenizedBatch, body_start_and_place, dateline_place
+from ..text import (
+    TokenizedBatch,
+    body_start_and_place,
+    concat_batches,
+    dateline_place,
+    tokenize_batch,
+)
 from ..timestamps import parse_timestamp
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
@@ -60,6 +68,7 @@ class RunResult:
     candidate_pairs: int = 0
     changes: list[Change] = field(default_factory=list)  # each article against its parent
     index: IndexParts | None = None  # with ``keep_index``: what the store persists (index.py)
+    boilerplate: BoilerplateLines | None = None  # the lines kept out of reuse (boilerplate.py)
 
     @property
     def link_indices(self) -> np.ndarray:
@@ -96,10 +105,72 @@ def against_stored(
     )
 
 
+@dataclass
+class Tokenized:
+    """Every article's tokens, body start and dateline place, in article order."""
+
+    batch: TokenizedBatch
+    starts: list[int]
+    places: list[str | None]
+
+
+class TokenizeAhead:
+    """Tokenises articles on a worker thread while the next ones are still being read.
+
+    Reading is serial Python and tokenising is compiled code that releases the GIL,
+    so with the two overlapped the second core is not idle during the read.
+    """
+
+    def __init__(self, params: RunParams, chunk_size: int = 4000) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.params = params
+        self.chunk_size = chunk_size
+        self.texts: list[str] = []
+        self.pending: list[str] = []
+        self.futures: list = []
+        self.pool = ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1))
+
+    def add(self, article: Article) -> None:
+        self.texts.append(article.text)
+        self.pending.append(article.text)
+        if len(self.pending) == self.chunk_size:
+            self._submit()
+
+    def _submit(self) -> None:
+        self.futures.append(self.pool.submit(_tokenize_chunk, self.pending))
+        self.pending = []
+
+    def finish(self) -> Tokenized:
+        if self.pending or not self.futures:
+            self._submit()
+        parts = [future.result() for future in self.futures]
+        self.close()
+        batch = concat_batches([batch for batch, _ in parts])
+        if self.params.variants is not None:
+            from ..variants import apply_variants
+
+            batch = apply_variants(batch, self.texts, self.params.variants)
+        leads = [lead for _, chunk in parts for lead in chunk]
+        return Tokenized(batch, [start for start, _ in leads], [place for _, place in leads])
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _tokenize_chunk(texts: list[str]) -> tuple[TokenizedBatch, list[tuple[int, str | None]]]:
+    leads = [body_start_and_place(t) for t in texts]
+    return tokenize_batch(texts, [start for start, _ in leads]), leads
+
+
 def accept_records(
-    records: Iterable[Article | Rejection], strict: bool = False
+    records: Iterable[Article | Rejection],
+    strict: bool = False,
+    on_article: Callable[[Article], None] | None = None,
 ) -> tuple[list[Article], list[Rejection]]:
-    """Split records into articles and rejections; a repeated id is a rejection."""
+    """Split records into articles and rejections; a repeated id is a rejection.
+
+    ``on_article`` sees each accepted article as soon as it is accepted."""
     articles: list[Article] = []
     rejections: list[Rejection] = []
     seen: dict[str, Article] = {}
@@ -120,6 +191,8 @@ def accept_records(
             continue
         seen[record.id] = record
         articles.append(record)
+        if on_article is not None:
+            on_article(record)
     return articles, rejections
 
 
@@ -129,23 +202,29 @@ def run_articles(
     params: RunParams = RunParams(),
     progress: Progress | None = None,
     keep_index: bool = False,
+    tokenized: Tokenized | None = None,
 ) -> RunResult:
     """Run every stage on articles already read.
 
     With ``keep_index``, the result also carries the n-gram index (``index.py``) that
-    queries and incremental runs need, for the store to persist.
+    queries and incremental runs need, for the store to persist. ``tokenized``: the
+    articles' tokens when they were made while reading (``TokenizeAhead``).
     """
     clock = StageClock()
     lap = clock.lap
     timings = clock.timings
     texts = [a.text for a in articles]
-    leads = [body_start_and_place(t) for t in texts]
-    batch, starts = tokenize_texts(
-        texts,
-        params,
-        progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
-        starts=[start for start, _ in leads],
-    )
+    if tokenized is None:
+        leads = [body_start_and_place(t) for t in texts]
+        batch, starts = tokenize_texts(
+            texts,
+            params,
+            progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
+            starts=[start for start, _ in leads],
+        )
+        places = [place for _, place in leads]
+    else:
+        batch, starts, places = tokenized.batch, tokenized.starts, tokenized.places
     lap("tokenise")
     grams = shingles(batch, params.shingle_size)
     index_postings = None
@@ -163,7 +242,7 @@ def run_articles(
         )
     del grams
     lap("candidates")
-    boilerplate = boilerplate_sentences(batch, [a.outlet for a in articles], params.boilerplate)
+    boilerplate, boilerplate_lines = find_boilerplate(batch, articles, params.boilerplate)
     features = sentence_features(batch, boilerplate)
     band_postings = band_counts = None
     if params.sentence_bands is not None:
@@ -213,7 +292,7 @@ def run_articles(
     if kept_index is not None:
         kept_index = dataclasses.replace(kept_index, measured=measured)
     del measured
-    facts = article_facts(articles, params, [place for _, place in leads])
+    facts = article_facts(articles, params, places)
     orientation = orient(facts, evidence, links_only=True)
     lineage = build_lineage(facts, evidence, orientation)
     lap("lineage")
@@ -237,6 +316,7 @@ def run_articles(
         candidate_pairs=len(pairs),
         changes=changes,
         index=kept_index,
+        boilerplate=boilerplate_lines,
     )
 
 

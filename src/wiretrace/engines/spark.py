@@ -25,27 +25,30 @@ the executors, which need wiretrace installed (or shipped with ``--py-files``).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 
 from ..align import PassageTable, align_pairs, doc_feature_index
+from ..boilerplate import BoilerplateLines, boilerplate_groups, lines_of, samples
 from ..candidates import build_postings, select_candidates, sentence_band_hashes, shared_counts
 from ..changes import lineage_changes
 from ..fingerprint import (
     SentenceKeys,
     Shingles,
-    boilerplate_flags,
+    boilerplate_rules,
     outlet_codes,
     sentence_features,
     sentence_keys,
     shingles,
 )
 from ..index import tokenize_texts
-from ..lineage import Orientation, PairEvidence, build_lineage, orient
+from ..lineage import Orientation, PairEvidence, build_lineage, names_outlet, orient
 from ..model import Article, Change, Rejection, RunParams
 from ..text import body_start
 from .local import (
@@ -73,6 +76,9 @@ _SENTENCE_ROW = np.dtype(
      ("length", "<i4"), ("code", "<i4"), ("credit", "?")]
 )  # fmt: skip
 
+# a boilerplate sentence: where it is, its hash (as a signed long), rule and outlet code
+_FLAG_SCHEMA = "doc long, sentence int, hash long, rule byte, code int"
+
 _EVIDENCE_FIELDS = (
     "containment_a", "containment_b", "weighted_a", "weighted_b", "exact_a", "exact_b",
 )  # fmt: skip
@@ -86,7 +92,7 @@ _ALIGN_SCHEMA = (
     + ", features long, passages long, source_is_a boolean, reason string, "
     + "solid boolean, thin boolean, contact boolean, "
     + ", ".join(f"p_{f} long" for f in _PASSAGE_FIELDS)
-    + ", verbatim boolean, similarity double"
+    + ", verbatim boolean, similarity double, a_credits_b boolean, b_credits_a boolean"
 )
 _CHANGE_SCHEMA = (
     "child long, seq long, article string, parent string, kind string, text string, "
@@ -128,21 +134,268 @@ def run_articles_spark(
 
     spark = spark or spark_session()
     clock = StageClock((lambda stage: progress(f"spark {stage}", 1, 1)) if progress else None)
-    lap, timings = clock.lap, clock.timings
-
     n = len(articles)
+    parts = _use_partitions(spark, n, partitions)
+    frame = _articles_frame(spark, articles, params, parts)
+    found = _find_links(spark, frame, n, params, clock)
+    facts = article_facts(articles, params)
+    lineage = build_lineage(facts, found.evidence, found.orientation)
+    clock.lap("lineage")
+    changes = []
+    if params.changes:
+        changed = _changes_frame(
+            spark, frame, lineage.parent, found.evidence, found.passages, params
+        )
+        changes = _collect_changes(changed)
+        clock.lap("changes")
+    return RunResult(
+        articles=articles,
+        rejections=rejections or [],
+        params=params,
+        facts=facts,
+        body_starts=[body_start(a.text) for a in articles],
+        evidence=found.evidence,
+        orientation=found.orientation,
+        passages=found.passages,
+        lineage=lineage,
+        timings=clock.timings,
+        candidate_pairs=found.candidate_pairs,
+        changes=changes,
+        boilerplate=found.boilerplate,
+    )
+
+
+@dataclass
+class ParquetRun:
+    """What ``run_inputs_spark`` wrote: rows per table, and seconds per stage."""
+
+    tables: dict[str, int]
+    candidate_pairs: int
+    timings: dict[str, float]
+    first_rejections: list[Rejection]
+
+
+def run_inputs_spark(
+    inputs: list[str],
+    out: str,
+    params: RunParams = RunParams(),
+    column_map: dict[str, str] | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+    spark=None,
+    partitions: int | None = None,
+) -> ParquetRun:
+    """Read ``inputs`` with Spark (``spark_input``), run every stage, and write each store
+    table as a Parquet dataset ``out/TABLE/``: the cluster's path, where neither the input
+    nor the output passes through the driver (it holds the links and per-article facts
+    that lineage needs: ids, outlets, titles, dates, no texts).
+
+    ``strict``: stop (``ValueError``) if any record would be rejected, before the stages.
+    """
+    from .spark_input import read_input
+
+    spark = spark or spark_session()
+    clock = StageClock((lambda stage: progress(f"spark {stage}", 1, 1)) if progress else None)
+    # until the articles are counted: shuffles of the records into twice as many parts as cores
+    _use_partitions(spark, 0, partitions)
+    data = read_input(spark, inputs, column_map)
+    rejections = data.rejections.persist()
+    rejected = rejections.count()
+    first_rejections = [Rejection(**r) for r in rejections.limit(20).toArrow().to_pylist()]
+    if strict and rejected:
+        first = first_rejections[0]
+        rejections.unpersist()
+        raise ValueError(f"{first.origin}: {first.reason}")
+    n = data.count
+    parts = _use_partitions(spark, n, partitions)
+    clock.lap("read")
+    frame = _with_outlet_codes(spark, data.articles).repartitionByRange(parts, "position")
+    found = _find_links(spark, frame, n, params, clock)
+    small = (
+        data.articles.select("position", "id", "outlet", "title", "published_at", "dateline_place")
+        .toArrow()
+        .sort_by("position")
+        .to_pydict()
+    )
+    # lineage reads the texts only to ask whether a child credits a linked source's outlet:
+    # the executors answered that for every link
+    ev = found.evidence
+    credited = {(int(a), int(b)) for a, b in zip(ev.a[found.a_credits_b], ev.b[found.a_credits_b])}
+    credited |= {(int(b), int(a)) for a, b in zip(ev.a[found.b_credits_a], ev.b[found.b_credits_a])}
+    stand_ins = [
+        Article(id=i, text="", outlet=o, title=t, published_at=p)
+        for i, o, t, p in zip(small["id"], small["outlet"], small["title"], small["published_at"])
+    ]
+    facts = dataclasses.replace(
+        article_facts(stand_ins, params, small["dateline_place"]),
+        credits=lambda reader, named: (reader, named) in credited,
+    )
+    lineage = build_lineage(facts, ev, found.orientation)
+    clock.lap("lineage")
+    result = RunResult(
+        articles=stand_ins, rejections=[], params=params, facts=facts, body_starts=[],
+        evidence=ev, orientation=found.orientation, passages=found.passages, lineage=lineage,
+        candidate_pairs=found.candidate_pairs,
+    )  # fmt: skip
+    changed = None
+    if params.changes:
+        changed = _changes_frame(spark, frame, lineage.parent, ev, found.passages, params)
+    tables = write_tables(spark, out, result, data.articles, rejections, changed, rejected)
+    clock.lap("changes and write" if params.changes else "write")
+    rejections.unpersist()
+    data.articles.unpersist()
+    return ParquetRun(tables, found.candidate_pairs, clock.timings, first_rejections)
+
+
+def _with_outlet_codes(spark, articles):
+    """The articles with a number per outlet (-1 for none), as ``outlet_codes`` gives, for the
+    boilerplate rules (which only ask whether two outlets are the same)."""
+    from pyspark.sql import functions as F
+
+    outlets = articles.select("outlet").where("outlet IS NOT NULL").distinct().toArrow()
+    names = sorted(outlets.column("outlet").to_pylist())
+    codes = spark.createDataFrame(
+        pa.table(
+            {
+                "outlet": pa.array(names, pa.string()),
+                "code": pa.array(range(len(names)), pa.int32()),
+            }
+        )
+    )
+    return (
+        articles.join(F.broadcast(codes), "outlet", "left")
+        .fillna(-1, ["code"])
+        .select("position", "code", "id", "text", "outlet", "title", "published_at")
+    )
+
+
+def write_tables(
+    spark, out: str, result: RunResult, articles, rejections, changed, rejected: int
+) -> dict[str, int]:
+    """The store's tables (``store.py``, same columns and order) as Parquet datasets under
+    ``out``: the texts and changes written by the executors, the links, passages and
+    lineage columns from the driver."""
+    import duckdb
+    import orjson
+    from pyspark.sql import functions as F
+
+    from ..export import article_columns, link_columns, passage_columns
+    from ..store import SCHEMA_VERSION, boilerplate_columns, parquet_tables
+
+    columns = {name: table_columns for name, (table_columns, _) in parquet_tables().items()}
+    # timestamps as INT64 microseconds marked UTC: read back as TIMESTAMPTZ, as in the store
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    facts = result.facts
+    n = len(facts.ids)
+    lineage_columns = {
+        k: v
+        for k, v in article_columns(result).items()
+        if k in ("family", "parent", "root", "parent_score", "parent_reason", "relation")
+    }
+    types = columns["articles"]
+    per_article = pa.table(
+        {
+            "position": pa.array(np.arange(n, dtype=np.int64)),
+            "published_utc": pa.array([ts.utc for ts in facts.timestamps], types["published_utc"]),
+            "time_precision": pa.array([ts.precision for ts in facts.timestamps], pa.string()),
+            "time_problem": pa.array([ts.problem for ts in facts.timestamps], pa.string()),
+            "wire": pa.array(np.asarray(facts.wire, dtype=bool)),
+            **{k: pa.array(v, types[k]) for k, v in lineage_columns.items()},
+        }
+    )
+    # the articles are in ranges of positions, one range a partition, in order: a broadcast
+    # join keeps that, so no shuffle of the texts is needed to write them in order
+    joined = articles.join(F.broadcast(spark.createDataFrame(per_article)), "position")
+    written = {
+        "articles": _write(
+            joined.sortWithinPartitions("position").select(*types), out, "articles", n
+        ),
+        "links": _write_table(spark, link_columns(result), columns["links"], out, "links"),
+        "passages": _write_table(
+            spark, passage_columns(result), columns["passages"], out, "passages"
+        ),
+    }
+    if changed is None:
+        empty = {k: [] for k in columns["changes"]}
+        written["changes"] = _write_table(spark, empty, columns["changes"], out, "changes")
+    else:
+        ordered = changed.orderBy("child", "seq").select(*columns["changes"])
+        written["changes"] = _write(ordered, out, "changes")
+    with duckdb.connect() as con:  # the store's own query, over the per-article columns
+        con.register("articles", per_article.append_column("outlet", pa.array(facts.outlets)))
+        families = con.sql(
+            "SELECT family, count(*) AS size, min(published_utc) AS first_published, "
+            "max(published_utc) AS last_published, count(DISTINCT outlet) AS outlets "
+            "FROM articles GROUP BY family ORDER BY family"
+        ).to_arrow_table()
+    families = families.cast(pa.schema(list(columns["families"].items())))
+    written["families"] = _write(
+        spark.createDataFrame(families), out, "families", families.num_rows
+    )
+    written["rejections"] = _write(rejections, out, "rejections", rejected)
+    run = {
+        "key": ["schema_version", "params", "articles", "rejected", "candidate_pairs"],
+        "value": [
+            str(SCHEMA_VERSION), orjson.dumps(dataclasses.asdict(result.params)).decode(),
+            str(n), str(rejected), str(result.candidate_pairs),
+        ],
+    }  # fmt: skip
+    written["run"] = _write_table(spark, run, columns["run"], out, "run")
+    # the Spark engine does not report boilerplate lines yet: an empty table, as in its stores
+    written["boilerplate"] = _write_table(
+        spark, boilerplate_columns(result), columns["boilerplate"], out, "boilerplate"
+    )
+    return written
+
+
+def _write_table(spark, data: dict, columns: dict, out: str, name: str) -> int:
+    table = pa.table({k: pa.array(data[k], type=t) for k, t in columns.items()})
+    return _write(spark.createDataFrame(table), out, name, table.num_rows)
+
+
+def _write(frame, out: str, name: str, rows: int | None = None) -> int:
+    """Write ``frame`` to ``out/name/``, its partitions in order (part-00000 first)."""
+    path = f"{out.rstrip('/')}/{name}"
+    frame.write.mode("overwrite").parquet(path)
+    # counted from the files' footers, not by running the frame again
+    return rows if rows is not None else frame.sparkSession.read.parquet(path).count()
+
+
+@dataclass
+class FoundLinks:
+    """The links (in the local engine's order), their passages, and for each link whether
+    each side's text credits the other side's outlet (``a_credits_b``, ``b_credits_a``)."""
+
+    evidence: PairEvidence
+    orientation: Orientation
+    passages: PassageTable
+    a_credits_b: np.ndarray
+    b_credits_a: np.ndarray
+    candidate_pairs: int
+    boilerplate: BoilerplateLines | None = None
+
+
+def _use_partitions(spark, n: int, partitions: int | None) -> int:
+    """Article partitions for ``n`` articles; sets the shuffle partitions to match."""
     cores = spark.sparkContext.defaultParallelism
     parts = partitions or max(cores, -(-n // ARTICLES_PER_PARTITION))
-    shuffle = max(2 * cores, parts)
-    spark.conf.set("spark.sql.shuffle.partitions", str(shuffle))
-    frame = _articles_frame(spark, articles, params, parts)
+    spark.conf.set("spark.sql.shuffle.partitions", str(max(2 * cores, parts)))
+    return parts
+
+
+def _find_links(spark, frame, n: int, params: RunParams, clock: StageClock) -> FoundLinks:
+    """Fingerprints, boilerplate, candidates and alignment of the articles of ``frame``
+    (position, code, id, text, outlet, title, published_at; positions 0..n-1)."""
+    shuffle = int(spark.conf.get("spark.sql.shuffle.partitions"))
     fingerprints = frame.select("position", "text", "code").mapInArrow(
         _fingerprint_job(params, shuffle), _BLOCK_SCHEMA
     )
     fingerprints = fingerprints.persist()
     doc_shingles = _doc_shingles(fingerprints, n)
-    lap("fingerprint")
-    flagged = _boilerplate(fingerprints, params, shuffle).persist()
+    clock.lap("fingerprint")
+    flagged, flag_rows = _boilerplate(fingerprints, params, shuffle)
+    flagged = flagged.persist()
+    lines = _boilerplate_lines(spark, frame, flag_rows, params)
     candidates = _candidates(spark, fingerprints, doc_shingles, params, shuffle)
     if params.sentence_bands is not None:
         bands = _band_pairs(frame, flagged, params, shuffle)
@@ -150,31 +403,14 @@ def run_articles_spark(
         candidates = candidates.join(bands, ["a", "b"], "full").fillna(0, ["shared"])
     candidates = candidates.persist()
     n_candidates = candidates.count()
-    lap("candidates")
-    evidence, orientation, passages = _align(candidates, frame, flagged, params, shuffle, n)
+    clock.lap("candidates")
+    found = _align(candidates, frame, flagged, params, shuffle, n)
     flagged.unpersist()
+    flag_rows.unpersist()
     fingerprints.unpersist()
     candidates.unpersist()
-    lap("align")
-    facts = article_facts(articles, params)
-    lineage = build_lineage(facts, evidence, orientation)
-    lap("lineage")
-    changes = _changes(spark, frame, lineage.parent, evidence, passages, params, shuffle)
-    lap("changes")
-    return RunResult(
-        articles=articles,
-        rejections=rejections or [],
-        params=params,
-        facts=facts,
-        body_starts=[body_start(a.text) for a in articles],
-        evidence=evidence,
-        orientation=orientation,
-        passages=passages,
-        lineage=lineage,
-        timings=timings,
-        candidate_pairs=n_candidates,
-        changes=changes,
-    )
+    clock.lap("align")
+    return FoundLinks(*found, candidate_pairs=n_candidates, boilerplate=lines)
 
 
 # --- the driver's side ---------------------------------------------------------------------
@@ -234,13 +470,49 @@ def _band_pairs(frame, flagged, params: RunParams, shuffle: int):
 
 
 def _boilerplate(fingerprints, params: RunParams, shuffle: int):
+    """Per article, its boilerplate sentences (numbered within it); and the rows of those
+    sentences (``_FLAG_SCHEMA``, persisted) for the boilerplate table."""
     from pyspark.sql import functions as F
 
     sentences = fingerprints.filter(f"kind = {_SENTENCE}").select("bucket", "data")
     flags = sentences.repartition(shuffle, "bucket").mapInArrow(
-        _flag_job(params.boilerplate), "doc long, sentence int"
+        _flag_job(params.boilerplate), _FLAG_SCHEMA
     )
-    return flags.groupBy("doc").agg(F.collect_list("sentence").alias("flagged"))
+    flags = flags.persist()
+    return flags.groupBy("doc").agg(F.collect_list("sentence").alias("flagged")), flags
+
+
+def _boilerplate_lines(spark, frame, flag_rows, params: RunParams) -> BoilerplateLines:
+    """The boilerplate table from the flagged sentences' rows (few: grouped on the driver),
+    with samples read from the example articles only."""
+    from pyspark.sql import functions as F
+
+    rows = flag_rows.toArrow()
+    doc = rows.column("doc").to_numpy()
+    groups = boilerplate_groups(
+        rows.column("hash").to_numpy().view(np.uint64), doc, rows.column("sentence").to_numpy(),
+        rows.column("code").to_numpy(), rows.column("rule").to_numpy(),
+    )  # fmt: skip
+    examples = np.unique(groups.doc)
+    ids: list[str] = []
+    texts: list[str] = []
+    names: dict[int, str] = {}
+    if examples.size:
+        wanted = spark.createDataFrame(pa.table({"position": pa.array(examples, pa.int64())}))
+        found = (
+            frame.join(F.broadcast(wanted), "position")
+            .select("position", "id", "text").toArrow().sort_by("position")
+        )  # fmt: skip
+        ids, texts = found.column("id").to_pylist(), found.column("text").to_pylist()
+        outlets = frame.select("code", "outlet").where("code >= 0").distinct().toArrow()
+        names = dict(zip(outlets.column("code").to_pylist(), outlets.column("outlet").to_pylist()))
+    at = np.searchsorted(examples, groups.doc)
+    batch, _ = tokenize_texts(texts, params)
+    return lines_of(
+        groups, [ids[i] for i in at.tolist()], names,
+        samples(batch, at, groups.sentence, [texts[i] for i in at.tolist()]),
+        sentences=int(doc.shape[0]), articles_affected=int(np.unique(doc).shape[0]),
+    )  # fmt: skip
 
 
 def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: int):
@@ -265,9 +537,9 @@ def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: i
 
 def _collect_alignments(
     found: pa.Table, n_docs: int
-) -> tuple[PairEvidence, Orientation, PassageTable]:
-    """The links in the local engine's order (by article numbers) and their passages:
-    ``settle_links`` over every pair the groups measured."""
+) -> tuple[PairEvidence, Orientation, PassageTable, np.ndarray, np.ndarray]:
+    """The links in the local engine's order (by article numbers), their passages and
+    credits: ``settle_links`` over every pair the groups measured."""
     kind = np.asarray(found.column("kind").to_pylist())
     col = {name: found.column(name).to_numpy(zero_copy_only=False) for name in found.column_names}
     ev_rows = np.flatnonzero(kind == "E")
@@ -304,15 +576,19 @@ def _collect_alignments(
         verbatim=col["verbatim"][rows].astype(bool),
         similarity=col["similarity"][rows].astype(np.float64),
     )
-    return evidence, orientation, passages
+    credits = [col[f][order].astype(bool) for f in ("a_credits_b", "b_credits_a")]
+    return evidence, orientation, passages, *credits
 
 
-def _changes(spark, frame, parent, evidence, passages, params, groups: int) -> list[Change]:
+def _changes_frame(spark, frame, parent, evidence, passages, params):
+    """What each child changed against its parent (``_CHANGE_SCHEMA``; ``child`` and ``seq``
+    give the local engine's order), or None when no article has a parent."""
     from pyspark.sql import functions as F
 
+    groups = int(spark.conf.get("spark.sql.shuffle.partitions"))
     children = np.flatnonzero(parent >= 0)
     if children.shape[0] == 0:
-        return []
+        return None
     keys = (evidence.a << 32) | evidence.b
     parents = parent[children]
     link = np.searchsorted(
@@ -347,12 +623,17 @@ def _changes(spark, frame, parent, evidence, passages, params, groups: int) -> l
         .distinct()
     )
     needed_docs = needed.join(frame.select("position", "id", "title", "text"), "position")
-    found = (
+    return (
         tasks.groupBy("g")
         .cogroup(needed_docs.groupBy("group"))
         .applyInPandas(_changes_job(params), _CHANGE_SCHEMA)
-        .toArrow()
     )
+
+
+def _collect_changes(changed) -> list[Change]:
+    if changed is None:
+        return []
+    found = changed.toArrow()
     rows = found.sort_by([("child", "ascending"), ("seq", "ascending")]).to_pylist()
     return [
         Change(
@@ -510,9 +791,16 @@ def _flag_job(rules):
             lengths=rows["length"].astype(np.int64),
             credit=rows["credit"].copy(),
         )
-        flags = boilerplate_flags(keys, rows["code"].astype(np.int64), rules)
+        rule = boilerplate_rules(keys, rows["code"].astype(np.int64), rules)
+        flags = rule > 0
         yield pa.RecordBatch.from_pydict(
-            {"doc": pa.array(keys.doc[flags]), "sentence": pa.array(rows["sentence"][flags])}
+            {
+                "doc": pa.array(keys.doc[flags]),
+                "sentence": pa.array(rows["sentence"][flags]),
+                "hash": pa.array(keys.hashes[flags].view(np.int64)),
+                "rule": pa.array(rule[flags]),
+                "code": pa.array(rows["code"][flags]),
+            }
         )
 
     return job
@@ -559,6 +847,10 @@ def _align_job(params: RunParams):
         evidence = measured.evidence  # ``reused``: would-be links, before settle_links
         orientation = orient(article_facts(articles, params), evidence, links_only=True)
         linked = np.flatnonzero(measured.solid | measured.thin | measured.contact)
+        # whether each side's text credits the other's outlet: lineage on the driver asks
+        # this of links (``_credits``), where the texts are not at hand
+        a_credits_b = [names_outlet(texts[a[k]], articles[b[k]].outlet) for k in linked.tolist()]
+        b_credits_a = [names_outlet(texts[b[k]], articles[a[k]].outlet) for k in linked.tolist()]
         frames = [
             pd.DataFrame(
                 {
@@ -574,6 +866,8 @@ def _align_job(params: RunParams):
                     "solid": measured.solid[linked],
                     "thin": measured.thin[linked],
                     "contact": measured.contact[linked],
+                    "a_credits_b": np.array(a_credits_b, dtype=bool),
+                    "b_credits_a": np.array(b_credits_a, dtype=bool),
                 }
             )  # fmt: skip
         ]

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
-
-import trafilatura
-from trafilatura.settings import use_config
 
 from ..model import Article, Rejection
 from .decode import NotText, bom_encoding, decode_document
@@ -32,7 +30,21 @@ _DATE_PARAMS = {
 }
 
 
-def _config():
+@lru_cache(maxsize=1)
+def _trafilatura():
+    """trafilatura and its settings, imported on the first page: it takes a third of a
+    second to import, which runs on other inputs need not pay."""
+    import trafilatura
+    from trafilatura.settings import use_config
+
+    for name in ("trafilatura", "htmldate", "courlan"):
+        # it logs a warning for every page it finds no text in; we report those ourselves
+        if logging.getLogger(name).level == logging.NOTSET:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    return trafilatura, _config(use_config)
+
+
+def _config(use_config):
     config = use_config()
     config.set("DEFAULT", "MAX_FILE_SIZE", str(MAX_PAGE_BYTES))
     config.set("DEFAULT", "MIN_FILE_SIZE", "1")
@@ -41,13 +53,6 @@ def _config():
     config.set("DEFAULT", "MIN_OUTPUT_SIZE", "1")
     config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
     return config
-
-
-_CONFIG = _config()
-for _name in ("trafilatura", "htmldate", "courlan"):
-    # trafilatura logs a warning for every page it finds no text in; we report those ourselves
-    if logging.getLogger(_name).level == logging.NOTSET:
-        logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
 def read_html_file(path: Path, article_id: str | None = None) -> Article | Rejection:
@@ -79,6 +84,7 @@ def article_from_html(
     head = page[:65536]
     if (b"<" if isinstance(head, bytes) else "<") not in head:
         return Rejection(origin, "not an HTML page (no markup)", article_id)
+    trafilatura, config = _trafilatura()
     try:
         document = trafilatura.bare_extraction(
             page,
@@ -90,7 +96,7 @@ def article_from_html(
                 **_DATE_PARAMS,
                 "extensive_search": len(raw) <= EXTENSIVE_DATE_SEARCH_BYTES,
             },
-            config=_CONFIG,
+            config=config,
         )
     except Exception as error:  # a third-party parser meeting arbitrary bytes
         return Rejection(

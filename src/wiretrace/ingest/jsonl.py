@@ -115,6 +115,9 @@ def article_from_mapping(
     invalid: dict[str, Any] = {}
     for name in OPTIONAL_FIELDS:
         value = record.get(name)
+        if type(value) is str:  # the common case first
+            fields[name] = value.strip() or None
+            continue
         if isinstance(value, (dt.datetime, dt.date)):
             value = value.isoformat()
         if value is None or (isinstance(value, float) and value != value):  # None or NaN

@@ -66,6 +66,8 @@ def outlet_from_url(url: str | None) -> str | None:
 
 def is_date_line(line: str) -> bool:
     """A short line that is only a date ("March 9, 2026", "Published: 2026-03-09 08:00")."""
+    if len(line) > 100 or not _DIGIT.search(line):  # cheap tests first: most lines are text
+        return False
     line = _DATE_PREFIX.sub("", line.strip())
     if not line or len(line) > 40 or not _DIGIT.search(line):
         return False
@@ -94,14 +96,15 @@ def leading_lines(text: str, count: int = _LEADING_LINES) -> list[str]:
 def metadata_from_text(text: str) -> dict[str, str]:
     """Fields a text states about itself: ``published_at``, ``byline``, dateline place and agency."""
     found: dict[str, str] = {}
-    lines = leading_lines(text)
-    for line in lines[:2]:
-        if "published_at" not in found and is_date_line(line):
-            found["published_at"] = date_from_line(line)
-        elif "byline" not in found and BYLINE_LINE.match(line):
-            found["byline"] = line[3:].strip()
-    for line in lines:
-        if is_date_line(line) or BYLINE_LINE.match(line):
+    for number, line in enumerate(leading_lines(text)):
+        date_line = is_date_line(line)
+        byline = BYLINE_LINE.match(line) is not None
+        if number < 2:
+            if "published_at" not in found and date_line:
+                found["published_at"] = date_from_line(line)
+            elif "byline" not in found and byline:
+                found["byline"] = line[3:].strip()
+        if date_line or byline:
             continue
         dateline = find_dateline(line)
         if dateline is not None:

@@ -25,6 +25,7 @@ from .schemas import (
     ArticleDetail,
     ArticleSummary,
     ArticleText,
+    BoilerplateLine,
     Change,
     FamilyDetail,
     FamilyLink,
@@ -438,7 +439,23 @@ def read_outlet(cur: Cursor, outlet: str, recent: int = 30) -> OutletDetail | No
         period_unit=unit,
         periods=[ReusePeriod(period=p, originals=o, copies=c) for p, o, c in periods],
         recent=[_summary(row) for row in recent_rows],
+        boilerplate=_outlet_boilerplate(cur, outlet),
     )
+
+
+def _outlet_boilerplate(cur: Cursor, outlet: str, limit: int = 50) -> list[BoilerplateLine]:
+    """The lines an outlet repeats across its articles (none in a store made before the
+    boilerplate table existed)."""
+    exists = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'boilerplate'"
+    if not cur.execute(exists).fetchone()[0]:
+        return []
+    rows = cur.execute(
+        "SELECT sample, rule, articles, example FROM boilerplate WHERE outlet = ? "
+        "ORDER BY articles DESC, key LIMIT ?",
+        [outlet, limit],
+    ).fetchall()
+    fields = tuple(BoilerplateLine.model_fields)
+    return [BoilerplateLine(**dict(zip(fields, row))) for row in rows]
 
 
 def _top_outlets(cur: Cursor, outlet: str, where: str, group: str) -> list[OutletCount]:

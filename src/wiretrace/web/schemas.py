@@ -173,12 +173,23 @@ class ReusePeriod(BaseModel):
     copies: int
 
 
+class BoilerplateLine(BaseModel):
+    sample: str = Field(description="the line as one article has it")
+    rule: str = Field(description="why it is boilerplate: outlet, corpus, short or credit")
+    articles: int = Field(description="articles that hold it")
+    example: str = Field(description="id of the first article that holds it")
+
+
 class OutletDetail(OutletSummary):
     top_sources: list[OutletCount] = Field(description="outlets its copies came from")
     top_copiers: list[OutletCount] = Field(description="outlets that copied from it")
     period_unit: str = Field(description="day, week or month")
     periods: list[ReusePeriod]
     recent: list[ArticleSummary]
+    boilerplate: list[BoilerplateLine] = Field(
+        default_factory=list,
+        description="lines it repeats across its articles, left out of reuse",
+    )
 
 
 class QueryRequest(BaseModel):

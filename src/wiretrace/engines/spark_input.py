@@ -1,0 +1,318 @@
+"""Input read by Spark itself: Parquet files or datasets and JSON Lines files.
+
+The records never pass through the driver: Spark reads the files, and the executors
+check each record with the local readers' own functions (``plan_columns`` and
+``article_from_mapping`` for Parquet rows, ``parse_record`` for JSON lines, then
+``enrich``), so a record is stored or rejected for the same reason as with the local
+engine, under the same origin (``file:row``, ``file:line``). A repeated id is rejected
+naming the first occurrence, as ``accept_records`` does. Articles are numbered in
+input order: inputs in the order given, the files of a dataset by name, rows and
+lines in file order.
+
+JSON Lines are read as lines (``spark.read.text``), not with ``spark.read.json``: a
+schema would drop the fields it does not name (the local reader keeps them as
+metadata), and Spark does not say on which line a record was. Lines are numbered from
+each file split's line count. Each line is decoded as UTF-8, or in a guessed legacy
+encoding with a warning, as the local reader does; UTF-16 and UTF-32 files are not
+supported here (their lines are not split on the byte ``\\n``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+import orjson
+import pyarrow as pa
+
+from ..ingest import JSONL_SUFFIXES, PARQUET_SUFFIXES
+from ..ingest.columns import MappingError, check_column_map, plan_columns
+from ..ingest.decode import LineDecoder
+from ..ingest.jsonl import _renamer, article_from_mapping, parse_record
+from ..ingest.metadata import enrich
+from ..model import Article, Rejection
+from ..text import body_start_and_place
+
+# A record in input order (``source``: the input's number, ``file``, ``row`` from 0) and what
+# the checks made of it: an article (kind "A") or a rejection (kind "R", ``reason``).
+RECORD_SCHEMA = (
+    "source int, file string, row long, kind string, id string, text string, outlet string, "
+    "title string, published_at string, url string, byline string, metadata string, "
+    "origin string, reason string"
+)
+_ORDER = ("source", "file", "row")
+ARTICLE_SCHEMA = (
+    "position long, id string, text string, outlet string, title string, published_at string, "
+    "url string, byline string, metadata string, origin string, body_start long, "
+    "dateline_place string"
+)
+_RECORD_FIELDS = [c.split()[0] for c in RECORD_SCHEMA.split(", ")]
+_ARTICLE_FIELDS = [c.split()[0] for c in ARTICLE_SCHEMA.split(", ")]
+
+
+@dataclass
+class SparkInput:
+    """The checked input: ``articles`` (``ARTICLE_SCHEMA``, numbered 0..count-1 in input
+    order, persisted) and ``rejections`` (origin, reason, record_id; in input order)."""
+
+    articles: object  # pyspark DataFrame
+    rejections: object
+    count: int
+
+
+def read_input(
+    spark, inputs: Sequence[str], column_map: Mapping[str, str] | None = None
+) -> SparkInput:
+    """Every record of ``inputs`` read and checked by Spark, numbered in input order."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    column_map = check_column_map(column_map)
+    parts = [_records(spark, source, path, column_map) for source, path in enumerate(inputs)]
+    records = parts[0]
+    for part in parts[1:]:
+        records = records.unionByName(part)
+    records = records.persist()
+    first = Window.partitionBy("id").orderBy(*_ORDER)
+    articles = (
+        records.filter("kind = 'A'")
+        .withColumn("first_origin", F.first("origin").over(first))
+        .withColumn("same_text", F.sha2("text", 256) == F.first(F.sha2("text", 256)).over(first))
+        .withColumn("nth", F.row_number().over(first))
+    )
+    duplicates = (
+        articles.filter("nth > 1")
+        .select(*_RECORD_FIELDS, "first_origin", "same_text")
+        .mapInArrow(_duplicate_job(), RECORD_SCHEMA)
+    )
+    rejections = (
+        records.filter("kind = 'R'")
+        .unionByName(duplicates)
+        .orderBy(*_ORDER)
+        .select("origin", "reason", F.col("id").alias("record_id"))
+    )
+    accepted = articles.filter("nth = 1").select(*_RECORD_FIELDS)
+    numbered, count = _numbered(accepted)
+    records.unpersist()
+    return SparkInput(numbered, rejections, count)
+
+
+def _numbered(accepted):
+    """The accepted articles numbered 0..n-1 in input order: sorted into ranges, each range
+    offset by the rows of the ranges before it."""
+    from pyspark.sql import functions as F
+
+    ordered = accepted.repartitionByRange(*_ORDER).sortWithinPartitions(*_ORDER).persist()
+    per_partition = ordered.groupBy(F.spark_partition_id().alias("p")).count()
+    sizes = {r["p"]: r["count"] for r in per_partition.toArrow().to_pylist()}
+    offsets, total = {}, 0
+    for partition in range(ordered.rdd.getNumPartitions()):
+        offsets[partition] = total
+        total += sizes.get(partition, 0)
+    numbered = ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA).persist()
+    numbered.count()
+    ordered.unpersist()
+    return numbered, total
+
+
+# --- per input: a frame of records ----------------------------------------------------------
+
+
+def _records(spark, source: int, path: str, column_map: dict[str, str]):
+    from pyspark.errors import AnalysisException
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in JSONL_SUFFIXES and suffix not in PARQUET_SUFFIXES and suffix:
+        return _rejected(
+            spark, source, path,
+            f"unsupported input type {suffix} for the Spark engine: expected .parquet files "
+            "or folders of them (Parquet datasets), or .jsonl files",
+        )  # fmt: skip
+    try:
+        if suffix in JSONL_SUFFIXES:
+            return _jsonl_records(spark, source, path, column_map)
+        return _parquet_records(spark, source, path, column_map)
+    except AnalysisException as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+        if "PATH_NOT_FOUND" in message:
+            return _rejected(spark, source, path, "no such file or folder")
+        return _rejected(spark, source, path, f"not readable by Spark ({message})")
+    except MappingError as problem:
+        return _rejected(spark, source, path, str(problem))
+
+
+def _rejected(spark, source: int, path: str, reason: str):
+    row = {name: None for name in _RECORD_FIELDS}
+    row.update(source=source, file="", row=-1, kind="R", origin=_local_name(path), reason=reason)
+    return spark.createDataFrame([tuple(row[name] for name in _RECORD_FIELDS)], RECORD_SCHEMA)
+
+
+def _parquet_records(spark, source: int, path: str, column_map: dict[str, str]):
+    from pyspark.sql import functions as F
+
+    frame = spark.read.parquet(path)
+    columns = frame.columns
+    plan = plan_columns(columns, column_map)
+    raw = frame.select(
+        *[F.col(f"`{c}`") for c in columns],
+        F.col("_metadata.file_path").alias("_wiretrace_file"),
+        F.col("_metadata.row_index").alias("_wiretrace_row"),
+    )
+
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            files = batch.column("_wiretrace_file").to_pylist()
+            rows = batch.column("_wiretrace_row").to_pylist()
+            values = batch.select(columns).to_pylist()
+            out = []
+            for file, row, value in zip(files, rows, values):
+                origin = f"{_file_name(path, file)}:{row + 1}"
+                out.append(_record_row(article_from_mapping(plan.record(value), origin)))
+            yield _record_batch(source, files, rows, out)
+
+    return raw.mapInArrow(job, RECORD_SCHEMA)
+
+
+def _jsonl_records(spark, source: int, path: str, column_map: dict[str, str]):
+    from pyspark.sql import functions as F
+
+    lines = (
+        spark.read.option("lineSep", "\n")
+        .text(path)
+        .select(
+            F.col("value").cast("binary").alias("line"),
+            F.col("_metadata.file_path").alias("file"),
+            F.col("_metadata.file_block_start").alias("block"),
+        )
+    )
+    # a line's number: the lines of the file's splits before its own, then its place in it
+    counts = lines.groupBy("file", "block").count().toArrow().to_pylist()
+    before: dict[tuple[str, int], int] = {}
+    running: dict[str, int] = {}
+    for split in sorted(counts, key=lambda r: (r["file"], r["block"])):
+        before[(split["file"], split["block"])] = running.get(split["file"], 0)
+        running[split["file"]] = running.get(split["file"], 0) + split["count"]
+    rename = _renamer(column_map)
+
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        seen: dict[tuple[str, int], int] = {}
+        decoders: dict[str, LineDecoder] = {}
+        for batch in batches:
+            files, rows, out = [], [], []
+            for raw, file, block in zip(
+                batch.column("line").to_pylist(),
+                batch.column("file").to_pylist(),
+                batch.column("block").to_pylist(),
+            ):
+                index = seen.get((file, block), 0)
+                seen[(file, block)] = index + 1
+                number = before[(file, block)] + index + 1
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                name = _file_name(path, file)
+                decoder = decoders.setdefault(file, LineDecoder((), name))
+                text, warning = decoder.decode(raw)
+                if not text.strip():
+                    continue
+                record = parse_record(
+                    text, f"{name}:{number}", rename, [warning] if warning else None
+                )
+                files.append(file)
+                rows.append(number - 1)
+                out.append(_record_row(record))
+            yield _record_batch(source, files, rows, out)
+
+    return lines.mapInArrow(job, RECORD_SCHEMA)
+
+
+# --- the executors' side ----------------------------------------------------------------------
+
+
+def _record_row(record: Article | Rejection) -> tuple:
+    """(kind, id, text, outlet, title, published_at, url, byline, metadata, origin, reason)."""
+    if isinstance(record, Rejection):
+        return ("R", record.record_id, None, None, None, None, None, None, None,
+                record.origin, record.reason)  # fmt: skip
+    a = enrich(record)
+    metadata = orjson.dumps(a.metadata).decode() if a.metadata else None
+    return ("A", a.id, a.text, a.outlet, a.title, a.published_at, a.url, a.byline, metadata,
+            a.origin, None)  # fmt: skip
+
+
+def _record_batch(source: int, files: list, rows: list, out: list[tuple]) -> pa.RecordBatch:
+    columns = list(zip(*out)) if out else [[] for _ in range(11)]
+    data = {
+        "source": pa.array(np.full(len(out), source, dtype=np.int32)),
+        "file": pa.array(files, pa.string()),
+        "row": pa.array(rows, pa.int64()),
+    }
+    for name, values in zip(_RECORD_FIELDS[3:], columns):
+        data[name] = pa.array(list(values), pa.string())
+    return pa.RecordBatch.from_pydict(data)
+
+
+def _duplicate_job():
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            table = batch.to_pydict()
+            reasons = [
+                f"duplicate id {i!r} (first at {first}"
+                + (", same text)" if same else ", different text)")
+                for i, first, same in zip(table["id"], table["first_origin"], table["same_text"])
+            ]
+            data = {name: table[name] for name in _RECORD_FIELDS}
+            data.update(kind=["R"] * len(reasons), reason=reasons)
+            for name in ("text", "outlet", "title", "published_at", "url", "byline", "metadata"):
+                data[name] = [None] * len(reasons)
+            types = {"source": pa.int32(), "row": pa.int64()}
+            yield pa.RecordBatch.from_pydict(
+                {
+                    name: pa.array(data[name], types.get(name, pa.string()))
+                    for name in _RECORD_FIELDS
+                }
+            )
+
+    return job
+
+
+def _number_job(offsets: dict[int, int]):
+    """Positions from the partition's offset; the body start and dateline place of each text."""
+
+    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        position = offsets[TaskContext.get().partitionId()]
+        for batch in batches:
+            n = batch.num_rows
+            leads = [body_start_and_place(t) for t in batch.column("text").to_pylist()]
+            data = {
+                "position": pa.array(np.arange(position, position + n, dtype=np.int64)),
+                **{name: batch.column(name) for name in _ARTICLE_FIELDS[1:10]},
+                "body_start": pa.array([s for s, _ in leads], pa.int64()),
+                "dateline_place": pa.array([p for _, p in leads], pa.string()),
+            }
+            position += n
+            yield pa.RecordBatch.from_pydict(data)
+
+    return job
+
+
+def _local_name(path: str) -> str:
+    """How the local readers name an input: the path as given (``Path`` normalises it)."""
+    return path if "://" in path else str(Path(path))
+
+
+def _file_name(given: str, uri: str) -> str:
+    """A file's name in origins: the input as given when it is that file, else its path
+    (a file of a dataset folder), or its URI when it is not a local file."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("", "file"):
+        return uri
+    local = unquote(parts.path)
+    if "://" not in given and os.path.abspath(given) == os.path.abspath(local):
+        return _local_name(given)
+    return local
