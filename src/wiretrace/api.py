@@ -13,7 +13,6 @@ from .align import align_texts
 from .engines.local import (
     Progress,
     RunResult,
-    TokenizeAhead,
     accept_records,
     against_stored,
     alignment_params,
@@ -109,19 +108,8 @@ def run(
         if progress and read % PROGRESS_EVERY:
             progress("read", read % PROGRESS_EVERY, None)
 
-    # the local engine tokenises what is read meanwhile, on the other core
-    ahead = TokenizeAhead(params) if engine == "local" else None
-    try:
-        for article in stored if ahead else ():
-            ahead.add(article)
-        # accept_records consumes the stream, so --strict stops at the first bad record
-        new_articles, rejections = accept_records(
-            new_records(), strict=strict, on_article=ahead.add if ahead else None
-        )
-        tokenized = ahead.finish() if ahead else None
-    finally:
-        if ahead:
-            ahead.close()
+    # accept_records consumes the stream, so --strict stops at the first bad record
+    new_articles, rejections = accept_records(new_records(), strict=strict)
     articles = stored + new_articles
     if engine == "spark":  # the same stages on Apache Spark (engines/spark.py); no n-gram index
         from .engines.spark import run_articles_spark
@@ -129,9 +117,7 @@ def run(
         result = run_articles_spark(articles, rejections, params, progress)
     elif engine == "local":
         keep_index = db is not None and index
-        result = run_articles(
-            articles, rejections, params, progress, keep_index=keep_index, tokenized=tokenized
-        )
+        result = run_articles(articles, rejections, params, progress, keep_index=keep_index)
     else:
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'spark'")
     if db is not None:

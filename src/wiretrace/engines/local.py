@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -37,13 +36,7 @@ from ..lineage import (
     orient,
 )
 from ..model import Article, Change, Rejection, RunParams
-from ..text import (
-    TokenizedBatch,
-    body_start_and_place,
-    concat_batches,
-    dateline_place,
-    tokenize_batch,
-)
+from ..text import TokenizedBatch, body_start_and_place, dateline_place
 from ..timestamps import parse_timestamp
 
 Progress = Callable[[str, int, int | None], None]  # (stage, advance, total)
@@ -105,72 +98,10 @@ def against_stored(
     )
 
 
-@dataclass
-class Tokenized:
-    """Every article's tokens, body start and dateline place, in article order."""
-
-    batch: TokenizedBatch
-    starts: list[int]
-    places: list[str | None]
-
-
-class TokenizeAhead:
-    """Tokenises articles on a worker thread while the next ones are still being read.
-
-    Reading is serial Python and tokenising is compiled code that releases the GIL,
-    so with the two overlapped the second core is not idle during the read.
-    """
-
-    def __init__(self, params: RunParams, chunk_size: int = 4000) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        self.params = params
-        self.chunk_size = chunk_size
-        self.texts: list[str] = []
-        self.pending: list[str] = []
-        self.futures: list = []
-        self.pool = ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1))
-
-    def add(self, article: Article) -> None:
-        self.texts.append(article.text)
-        self.pending.append(article.text)
-        if len(self.pending) == self.chunk_size:
-            self._submit()
-
-    def _submit(self) -> None:
-        self.futures.append(self.pool.submit(_tokenize_chunk, self.pending))
-        self.pending = []
-
-    def finish(self) -> Tokenized:
-        if self.pending or not self.futures:
-            self._submit()
-        parts = [future.result() for future in self.futures]
-        self.close()
-        batch = concat_batches([batch for batch, _ in parts])
-        if self.params.variants is not None:
-            from ..variants import apply_variants
-
-            batch = apply_variants(batch, self.texts, self.params.variants)
-        leads = [lead for _, chunk in parts for lead in chunk]
-        return Tokenized(batch, [start for start, _ in leads], [place for _, place in leads])
-
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _tokenize_chunk(texts: list[str]) -> tuple[TokenizedBatch, list[tuple[int, str | None]]]:
-    leads = [body_start_and_place(t) for t in texts]
-    return tokenize_batch(texts, [start for start, _ in leads]), leads
-
-
 def accept_records(
-    records: Iterable[Article | Rejection],
-    strict: bool = False,
-    on_article: Callable[[Article], None] | None = None,
+    records: Iterable[Article | Rejection], strict: bool = False
 ) -> tuple[list[Article], list[Rejection]]:
-    """Split records into articles and rejections; a repeated id is a rejection.
-
-    ``on_article`` sees each accepted article as soon as it is accepted."""
+    """Split records into articles and rejections; a repeated id is a rejection."""
     articles: list[Article] = []
     rejections: list[Rejection] = []
     seen: dict[str, Article] = {}
@@ -191,8 +122,6 @@ def accept_records(
             continue
         seen[record.id] = record
         articles.append(record)
-        if on_article is not None:
-            on_article(record)
     return articles, rejections
 
 
@@ -202,29 +131,24 @@ def run_articles(
     params: RunParams = RunParams(),
     progress: Progress | None = None,
     keep_index: bool = False,
-    tokenized: Tokenized | None = None,
 ) -> RunResult:
     """Run every stage on articles already read.
 
     With ``keep_index``, the result also carries the n-gram index (``index.py``) that
-    queries and incremental runs need, for the store to persist. ``tokenized``: the
-    articles' tokens when they were made while reading (``TokenizeAhead``).
+    queries and incremental runs need, for the store to persist.
     """
     clock = StageClock()
     lap = clock.lap
     timings = clock.timings
     texts = [a.text for a in articles]
-    if tokenized is None:
-        leads = [body_start_and_place(t) for t in texts]
-        batch, starts = tokenize_texts(
-            texts,
-            params,
-            progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
-            starts=[start for start, _ in leads],
-        )
-        places = [place for _, place in leads]
-    else:
-        batch, starts, places = tokenized.batch, tokenized.starts, tokenized.places
+    leads = [body_start_and_place(t) for t in texts]
+    batch, starts = tokenize_texts(
+        texts,
+        params,
+        progress=(lambda k: progress("tokenise", k, len(texts))) if progress else None,
+        starts=[start for start, _ in leads],
+    )
+    places = [place for _, place in leads]
     lap("tokenise")
     grams = shingles(batch, params.shingle_size)
     index_postings = None

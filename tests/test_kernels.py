@@ -1,4 +1,4 @@
-"""The local engine's fast paths give what the plain ones give."""
+"""Compiled kernels give what their plain definitions give."""
 
 from __future__ import annotations
 
@@ -8,10 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wiretrace.engines.local import TokenizeAhead, accept_records, run_articles
 from wiretrace.fingerprint import sentence_features, stopword_hashes
-from wiretrace.ingest import read_inputs
-from wiretrace.model import RunParams
 from wiretrace.text import body_start, concat_batches, tokenize_batch
 
 WORDS = [
@@ -90,19 +87,3 @@ def test_sentence_features_follow_their_definition(texts, rnd):
         for s in range(batch.sent_start.shape[0])
     ]
     assert got == _reference_features(batch, excluded)
-
-
-def test_tokenising_while_reading_gives_the_same_run(sample_articles_path):
-    articles, rejections = accept_records(read_inputs([sample_articles_path]))
-    params = RunParams()
-    ahead = TokenizeAhead(params, chunk_size=7)  # several chunks on the worker thread
-    for article in articles:
-        ahead.add(article)
-    tokenized = ahead.finish()
-    plain = run_articles(articles, rejections, params)
-    overlapped = run_articles(articles, rejections, params, tokenized=tokenized)
-    _fields_equal(plain.passages, overlapped.passages)
-    assert plain.body_starts == overlapped.body_starts
-    assert plain.lineage.parent.tolist() == overlapped.lineage.parent.tolist()
-    assert plain.lineage.family.tolist() == overlapped.lineage.family.tolist()
-    assert plain.changes == overlapped.changes
