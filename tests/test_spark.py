@@ -95,7 +95,16 @@ def test_spark_engine_gives_the_local_engines_store_on_a_bench_corpus(
 # --- the cluster path: Spark reads the input and writes Parquet datasets ---------------------
 
 BENCH_D1000 = Path("/work/bench_out/d1000s1/articles.jsonl")
-COMPARED = ("articles", "links", "passages", "changes", "families", "rejections", "run")
+COMPARED = (
+    "articles",
+    "links",
+    "passages",
+    "changes",
+    "families",
+    "rejections",
+    "run",
+    "boilerplate",
+)
 
 
 def ordered_rows(con, source: str, table: str) -> list[tuple]:

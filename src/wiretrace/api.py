@@ -117,7 +117,11 @@ def run(
         result = run_articles_spark(articles, rejections, params, progress)
     elif engine == "local":
         keep_index = db is not None and index
-        result = run_articles(articles, rejections, params, progress, keep_index=keep_index)
+        result = run_articles(
+            articles, rejections, params, progress, keep_index=keep_index, defer_changes=True
+        )
+        if db is None and result.pending_changes is not None:
+            result.changes, result.pending_changes = result.pending_changes(), None
     else:
         raise ValueError(f"unknown engine {engine!r}: use 'local' or 'spark'")
     if db is not None:

@@ -111,13 +111,25 @@ class BoilerplateLines:
         return len(self.key)
 
     def columns(self) -> dict[str, object]:
+        """The table's columns, rows ordered by key, rule and outlet name: engines number
+        outlets differently, so the order of their codes is not the same everywhere."""
+        order = sorted(
+            range(len(self.key)),
+            key=lambda i: (
+                self.key[i],
+                self.rule[i],
+                self.outlet[i] is not None,
+                self.outlet[i] or "",
+            ),
+        )
+        articles = np.asarray(self.articles, dtype=np.int64)
         return {
-            "key": self.key,
-            "sample": self.sample,
-            "outlet": self.outlet,
-            "rule": self.rule,
-            "articles": np.asarray(self.articles, dtype=np.int64),
-            "example": self.example,
+            "key": [self.key[i] for i in order],
+            "sample": [self.sample[i] for i in order],
+            "outlet": [self.outlet[i] for i in order],
+            "rule": [self.rule[i] for i in order],
+            "articles": articles[np.asarray(order, dtype=np.int64)],
+            "example": [self.example[i] for i in order],
         }
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import glob
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -77,12 +78,19 @@ def write_store(
     """Write all results to ``path``, replacing what was there only once complete.
 
     ``extra`` writes more tables into the new store before it replaces the old one
-    (the n-gram index, ``index.py``).
+    (the n-gram index, ``index.py``). Changes still pending in ``result``
+    (``run_articles(defer_changes=True)``) are described on a thread meanwhile.
     """
-    with _new_store(path) as con:
-        _write_tables(con, result, rejections)
-        if extra is not None:
-            extra(con)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # what changed is Python, the writes are DuckDB's own threads: run them side by side
+        changes = pool.submit(result.pending_changes) if result.pending_changes else None
+        with _new_store(path) as con:
+            _write_tables(con, result, rejections)
+            if extra is not None:
+                extra(con)
+            if changes is not None:
+                result.changes, result.pending_changes = changes.result(), None
+                _insert_columns(con, "changes", change_columns(result), _CHANGE_COLUMNS)
 
 
 @contextmanager
@@ -261,12 +269,18 @@ def _create_from_columns(
 ) -> None:
     """Create table ``name`` from column data; ``zstd`` columns (long texts) are stored with
     zstd, which checkpoints twice as fast as DuckDB's default string compression and smaller."""
-    table = pa.table({k: pa.array(data[k], type=t) for k, t in columns.items()})
     definitions = ", ".join(
         f'"{k}" {_SQL_TYPES[t]}' + (" USING COMPRESSION zstd" if k in zstd else "")
         for k, t in columns.items()
     )
     con.execute(f"CREATE TABLE {name} ({definitions})")
+    _insert_columns(con, name, data, columns)
+
+
+def _insert_columns(
+    con: duckdb.DuckDBPyConnection, name: str, data: dict[str, Any], columns: dict
+) -> None:
+    table = pa.table({k: pa.array(data[k], type=t) for k, t in columns.items()})
     con.register("incoming", table)
     con.execute(f"INSERT INTO {name} SELECT * FROM incoming")
     con.unregister("incoming")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -62,6 +63,8 @@ class RunResult:
     changes: list[Change] = field(default_factory=list)  # each article against its parent
     index: IndexParts | None = None  # with ``keep_index``: what the store persists (index.py)
     boilerplate: BoilerplateLines | None = None  # the lines kept out of reuse (boilerplate.py)
+    # what changed, not yet described (``run_articles(defer_changes=True)``): a call
+    pending_changes: Callable[[], list[Change]] | None = None
 
     @property
     def link_indices(self) -> np.ndarray:
@@ -131,11 +134,14 @@ def run_articles(
     params: RunParams = RunParams(),
     progress: Progress | None = None,
     keep_index: bool = False,
+    defer_changes: bool = False,
 ) -> RunResult:
     """Run every stage on articles already read.
 
     With ``keep_index``, the result also carries the n-gram index (``index.py``) that
-    queries and incremental runs need, for the store to persist.
+    queries and incremental runs need, for the store to persist. With ``defer_changes``,
+    what changed is left to ``result.pending_changes`` (a call): the store runs it while
+    DuckDB writes the other tables.
     """
     clock = StageClock()
     lap = clock.lap
@@ -221,11 +227,23 @@ def run_articles(
     lineage = build_lineage(facts, evidence, orientation)
     lap("lineage")
     changes = []
+    pending_changes = None
     if params.changes:
-        changes = lineage_changes(
-            articles, lineage.parent, evidence.a, evidence.b, passages, batch, starts
+        describe = functools.partial(
+            lineage_changes,
+            articles,
+            lineage.parent,
+            evidence.a,
+            evidence.b,
+            passages,
+            batch,
+            starts,
         )
-        lap("changes")
+        if defer_changes:
+            pending_changes = describe
+        else:
+            changes = describe()
+            lap("changes")
     return RunResult(
         articles=articles,
         rejections=rejections or [],
@@ -239,6 +257,7 @@ def run_articles(
         timings=timings,
         candidate_pairs=len(pairs),
         changes=changes,
+        pending_changes=pending_changes,
         index=kept_index,
         boilerplate=boilerplate_lines,
     )

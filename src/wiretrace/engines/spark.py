@@ -235,7 +235,7 @@ def run_inputs_spark(
     result = RunResult(
         articles=stand_ins, rejections=[], params=params, facts=facts, body_starts=[],
         evidence=ev, orientation=found.orientation, passages=found.passages, lineage=lineage,
-        candidate_pairs=found.candidate_pairs,
+        candidate_pairs=found.candidate_pairs, boilerplate=found.boilerplate,
     )  # fmt: skip
     changed = None
     if params.changes:
@@ -341,7 +341,6 @@ def write_tables(
         ],
     }  # fmt: skip
     written["run"] = _write_table(spark, run, columns["run"], out, "run")
-    # the Spark engine does not report boilerplate lines yet: an empty table, as in its stores
     written["boilerplate"] = _write_table(
         spark, boilerplate_columns(result), columns["boilerplate"], out, "boilerplate"
     )
