@@ -51,7 +51,7 @@ class RunSummary:
     warnings: list[tuple[str, str]] = field(
         default_factory=list
     )  # (origin, warning) of kept records
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (``add``)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     boilerplate_lines: int = 0  # rows of the store's boilerplate table
     boilerplate_articles: int = 0  # articles with a boilerplate sentence
     streamed: bool = False  # run in bounded memory (``engines/streamed.py``): no n-gram index

@@ -149,8 +149,8 @@ def _sentence_features(tok_hash, unspaced, tok_start, tok_end, sent_first_tok, e
                     buffer[k] = tok_hash[t]
                     k += 1
             else:
-                j = min(np.searchsorted(stops, tok_hash[t]), last_stop) if last_stop >= 0 else 0
-                if last_stop < 0 or stops[j] != tok_hash[t]:
+                j = min(np.searchsorted(stops, tok_hash[t]), last_stop)
+                if last_stop < 0 or stops[j] != tok_hash[t]:  # not a function word
                     buffer[k] = tok_hash[t]
                     k += 1
             previous_follows = follows
@@ -168,30 +168,6 @@ def _sentence_features(tok_hash, unspaced, tok_start, tok_end, sent_first_tok, e
         first = sent_first_tok[s]
         out[starts[s] : starts[s + 1]] = buffer[first : first + starts[s + 1] - starts[s]]
     return out, starts
-
-
-def _member(values: np.ndarray, sorted_set: np.ndarray) -> np.ndarray:
-    if sorted_set.size == 0:
-        return np.zeros(values.shape[0], dtype=bool)
-    return _member_sorted(values, sorted_set)
-
-
-@njit(parallel=True, cache=True)
-def _member_sorted(values, sorted_set):
-    found = np.empty(values.shape[0], dtype=np.bool_)
-    last = sorted_set.shape[0] - 1
-    for i in prange(values.shape[0]):
-        j = min(np.searchsorted(sorted_set, values[i]), last)
-        found[i] = sorted_set[j] == values[i]
-    return found
-
-
-@njit(cache=True)
-def sort_segments(values, starts):
-    """Sort ``values[starts[i]:starts[i+1]]`` in place for every i (many small sorts)."""
-    for i in range(starts.shape[0] - 1):
-        if starts[i + 1] - starts[i] > 1:
-            values[starts[i] : starts[i + 1]] = np.sort(values[starts[i] : starts[i + 1]])
 
 
 @njit(parallel=True, cache=True)

@@ -68,8 +68,8 @@ def is_date_line(line: str) -> bool:
     """A short line that is only a date ("March 9, 2026", "Published: 2026-03-09 08:00")."""
     if len(line) > 100 or not _DIGIT.search(line):  # cheap tests first: most lines are text
         return False
-    line = _DATE_PREFIX.sub("", line.strip())
-    if not line or len(line) > 40 or not _DIGIT.search(line):
+    line = _DATE_PREFIX.sub("", line.strip())  # the prefixes have no digits
+    if not line or len(line) > 40:
         return False
     try:
         date_parser.parse(line, fuzzy=False)
