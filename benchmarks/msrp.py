@@ -9,6 +9,8 @@ run scores the held-out part with the public API and prints accuracy and F1.
     python benchmarks/msrp.py                        # accuracy on the held-out part
     python benchmarks/msrp.py --semantic             # ... with the optional embedding model
     python benchmarks/msrp.py --fit --semantic       # refit data/similarity_semantic.json
+    python benchmarks/msrp.py --fit --semantic --cross-logits out/msrp_cross_f125.npy
+                                                     # ... over the cross-encoder (msrp_cross.py)
 """
 
 from __future__ import annotations
@@ -149,18 +151,7 @@ def fit_semantic(tuning: Pairs, out: Path) -> None:
     names = FEATURE_NAMES + SEMANTIC_FEATURES
     l2, threshold, p_semantic = choose_l2(combined, tuning.label, names)
     p_lexical = cross_validated(features, tuning.label, FEATURE_NAMES, 1.0)
-    # the narrowest band of lexical probabilities whose second look gains the most
-    best = None
-    for low in np.arange(0.0, 0.65, 0.05):
-        for high in np.arange(0.55, 1.0001, 0.05):
-            unsure = (p_lexical >= low) & (p_lexical <= high)
-            predicted = np.where(unsure, p_semantic >= threshold, p_lexical >= lexical.threshold)
-            accuracy = accuracy_f1(predicted, tuning.label)[0]
-            key = (round(accuracy, 4), -unsure.mean())
-            if best is None or key > best[0]:
-                best = (key, (round(float(low), 2), round(float(high), 2)), unsure.mean())
-    (accuracy, _), band, share = best
-    print(f"unsure band {band}: cross-validated accuracy {accuracy:.4f}, {share:.0%} of pairs")
+    band = choose_band(p_lexical, p_semantic, threshold, tuning.label, lexical.threshold)
     model = fit_logistic(
         combined,
         tuning.label,
@@ -169,6 +160,73 @@ def fit_semantic(tuning: Pairs, out: Path) -> None:
         threshold=threshold,
         variants=lexical.variants,
         trained_on=f"MSRP training pairs, tuning part ({len(tuning)} pairs; benchmarks/msrp.py)",
+        unsure=band,
+    )
+    out.write_text(model.to_json() + "\n", encoding="utf-8")
+    print(f"wrote {out} (l2 {l2}, threshold {threshold:.3f})")
+
+
+def choose_band(
+    p_lexical: np.ndarray,
+    p_semantic: np.ndarray,
+    threshold: float,
+    label: np.ndarray,
+    lexical_threshold: float,
+) -> tuple[float, float]:
+    """The narrowest band of lexical probabilities whose second look gains the most."""
+    best = None
+    for low in np.arange(0.0, 0.65, 0.05):
+        for high in np.arange(0.55, 1.0001, 0.05):
+            unsure = (p_lexical >= low) & (p_lexical <= high)
+            predicted = np.where(unsure, p_semantic >= threshold, p_lexical >= lexical_threshold)
+            accuracy = accuracy_f1(predicted, label)[0]
+            key = (round(accuracy, 4), -unsure.mean())
+            if best is None or key > best[0]:
+                best = (key, (round(float(low), 2), round(float(high), 2)), unsure.mean())
+    (accuracy, _), band, share = best
+    print(f"unsure band {band}: cross-validated accuracy {accuracy:.4f}, {share:.0%} of pairs")
+    return band
+
+
+def fit_cross(tuning: Pairs, logits_files: list[Path], out: Path) -> None:
+    """The cross-encoder's logit beside the lexical measures, where the lexical model is unsure.
+
+    ``logits_files`` hold tuning pairs' cross-encoder logits from models that did not see them
+    (``msrp_cross.py --oof``, some folds each; NaN elsewhere); the regression is fitted on the
+    pairs that have one.
+    """
+    from wiretrace.semantic import CROSS_FEATURES
+
+    logits = np.full(len(tuning), np.nan)
+    for path in logits_files:  # each from other folds: NaN where its model saw the pair
+        part = np.load(path)
+        if part.shape != (len(tuning),):
+            sys.exit(f"{path}: expected {len(tuning)} logits, got shape {part.shape}")
+        logits = np.where(np.isnan(logits), part, logits)
+    known = ~np.isnan(logits)
+    lexical = bundled_model()
+    rules = load_variants(lexical.variants) if lexical.variants else None
+    features = pair_features(tuning.a, tuning.b, rules)
+    p_lexical = cross_validated(features, tuning.label, FEATURE_NAMES, 1.0)[known]
+    combined = np.hstack([features, logits[:, None]])[known]
+    label = tuning.label[known]
+    names = FEATURE_NAMES + CROSS_FEATURES
+    print(f"{int(known.sum())} tuning pairs with an unseen cross-encoder logit")
+    alone = accuracy_f1(logits[known] >= 0, label)[0]
+    print(f"cross-encoder alone (logit >= 0): accuracy {alone:.4f}")
+    l2, threshold, p_semantic = choose_l2(combined, label, names)
+    band = choose_band(p_lexical, p_semantic, threshold, label, lexical.threshold)
+    model = fit_logistic(
+        combined,
+        label,
+        names,
+        l2=l2,
+        threshold=threshold,
+        variants=lexical.variants,
+        trained_on=(
+            f"MSRP training pairs, tuning part ({int(known.sum())} pairs with out-of-sample "
+            "cross-encoder logits; benchmarks/msrp.py --fit --semantic --cross-logits)"
+        ),
         unsure=band,
     )
     out.write_text(model.to_json() + "\n", encoding="utf-8")
@@ -201,6 +259,12 @@ def main() -> None:
     parser.add_argument(
         "--variants", default="default", help="variant rules for --fit ('none' for none)"
     )
+    parser.add_argument(
+        "--cross-logits",
+        type=Path,
+        nargs="+",
+        help="with --fit --semantic: out-of-sample cross-encoder logits (msrp_cross.py --oof)",
+    )
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"MSRP not found at {args.data}")
@@ -208,7 +272,9 @@ def main() -> None:
     print(f"MSRP training file: {len(tuning)} tuning pairs, {len(held_out)} held-out pairs")
     if args.fit:
         variants = None if args.variants == "none" else args.variants
-        if args.semantic:
+        if args.semantic and args.cross_logits:
+            fit_cross(tuning, args.cross_logits, PACKAGE_DATA / "similarity_semantic.json")
+        elif args.semantic:
             fit_semantic(tuning, PACKAGE_DATA / "similarity_semantic.json")
         else:
             fit(tuning, variants, PACKAGE_DATA / "similarity_model.json")

@@ -277,7 +277,9 @@ def test_semantic_without_its_package_falls_back_to_lexical_with_a_warning():
     assert result.similarity == wiretrace.compare(a, b).similarity
 
 
-@pytest.mark.skipif(not semantic.available(), reason="the embedding model is not installed")
+@pytest.mark.skipif(
+    not semantic.embedding_available(), reason="the embedding model is not installed"
+)
 def test_semantic_features_see_meaning_beyond_shared_words():
     features = semantic.semantic_features(
         ["The talks collapsed late on Friday.", "The talks collapsed late on Friday."],
@@ -289,7 +291,9 @@ def test_semantic_features_see_meaning_beyond_shared_words():
     assert features[0, f1] > features[1, f1] + 0.2
 
 
-@pytest.mark.skipif(not semantic.available(), reason="the embedding model is not installed")
+@pytest.mark.skipif(
+    not semantic.embedding_available(), reason="the embedding model is not installed"
+)
 def test_semantic_features_see_what_one_side_adds():
     base = "The central bank raised interest rates by half a point on Tuesday."
     features = semantic.semantic_features(

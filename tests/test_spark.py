@@ -218,3 +218,61 @@ def test_out_needs_the_spark_engine(tmp_path, sample_articles_path):
     )
     assert result.exit_code == 2
     assert "--engine spark" in result.output
+
+
+def test_articles_are_numbered_in_input_order_however_spark_partitions_them(tmp_path, spark):
+    from wiretrace.engines.spark_input import _numbered, _overlapping, _records
+
+    lines = [
+        orjson.dumps({"id": f"n{i}", "text": f"Story number {i} about rivers."}) for i in range(40)
+    ]
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(lines[:25]) + b"\n")
+    (tmp_path / "b.jsonl").write_bytes(b"\n".join(lines[25:]) + b"\n")
+    records = _records(spark, 0, str(tmp_path / "a.jsonl"), {}).unionByName(
+        _records(spark, 1, str(tmp_path / "b.jsonl"), {})
+    )
+    # split by Spark's file splits (runs of rows), and scattered by a hash (runs interleave)
+    for accepted in (records, records.repartition(3, "id")):
+        numbered, count = _numbered(accepted)
+        got = numbered.select("position", "id").toArrow().sort_by("position").to_pydict()
+        assert count == 40
+        assert got["position"] == list(range(40))
+        assert got["id"] == [f"n{i}" for i in range(40)]
+    runs = [
+        {"source": 0, "file": "a", "first": 0, "last": 9},
+        {"source": 0, "file": "a", "first": 5, "last": 12},
+    ]
+    assert _overlapping(runs) and not _overlapping(runs[:1])
+
+
+def test_posting_blocks_in_article_ranges_need_no_sort_by_article():
+    import numpy as np
+
+    from wiretrace.candidates import build_postings
+    from wiretrace.engines.spark import _ENTRY, _entries_by_article_range
+    from wiretrace.fingerprint import Shingles
+
+    rng = np.random.default_rng(7)
+
+    def block(first: int, bucket: int) -> np.ndarray:
+        # a fingerprint task's block: articles first..first+99; a hash has one bucket
+        entries = np.zeros(300, dtype=_ENTRY)
+        entries["hash"] = (2 * rng.integers(0, 40, 300) + bucket).astype(np.uint64)
+        entries["doc"] = rng.integers(first, first + 100, 300)
+        return np.unique(entries)  # sorted by hash, then article
+
+    def postings_of(blocks) -> tuple[np.ndarray, bool]:
+        batch = pa.RecordBatch.from_pydict(
+            {"bucket": [b for b, _ in blocks], "data": [e.tobytes() for _, e in blocks]}
+        )
+        entries, in_order = _entries_by_article_range(iter([batch]))
+        hinted = build_postings(Shingles(entries["hash"].copy(), entries["doc"].copy()), in_order)
+        sorted_first = build_postings(Shingles(entries["hash"].copy(), entries["doc"].copy()))
+        for field in ("hashes", "docs", "group_start"):
+            assert np.array_equal(getattr(hinted, field), getattr(sorted_first, field))
+        return in_order
+
+    ranges = [(bucket, block(first, bucket)) for bucket in (1, 0) for first in (200, 0, 100)]
+    assert postings_of(ranges)
+    overlapping = [(0, block(0, 0)), (0, block(50, 0))]
+    assert not postings_of(overlapping)

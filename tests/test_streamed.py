@@ -1,10 +1,13 @@
-"""A streamed run (bounded memory) writes exactly the store an in-memory run writes."""
+"""A streamed run (bounded memory) writes exactly the store an in-memory run writes, its
+n-gram index included."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
+import orjson
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +15,7 @@ from wiretrace import api
 from wiretrace.candidates import SentenceBands
 from wiretrace.cli import app
 from wiretrace.engines import streamed
+from wiretrace.index import INDEX_TABLES, has_index, open_text_segment, segment_dir
 from wiretrace.model import RunParams
 
 BENCH_1000 = Path("/work/bench_out/d1000s1/articles.jsonl")
@@ -27,10 +31,17 @@ def small_blocks(monkeypatch):
 
 
 def store_tables(db: Path) -> dict[str, list[tuple]]:
-    """Every table of a store, rows in stored order."""
+    """Every table of a store, rows in stored order (the index tables' rows sorted: their
+    order is not part of the index; ``index_meta`` holds the segments' random names)."""
     with duckdb.connect(str(db), read_only=True) as con:
         names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
-        return {name: con.execute(f"SELECT * FROM {name}").fetchall() for name in names}
+        return {
+            name: con.execute(
+                f"SELECT * FROM {name}" + (" ORDER BY ALL" if name in INDEX_TABLES else "")
+            ).fetchall()
+            for name in names
+            if name != "index_meta"
+        }
 
 
 def assert_same_store(streamed_db: Path, memory_db: Path) -> None:
@@ -39,12 +50,37 @@ def assert_same_store(streamed_db: Path, memory_db: Path) -> None:
     for name, rows in want.items():
         assert len(got[name]) == len(rows), name
         assert got[name] == rows, name
+    assert index_files(streamed_db) == index_files(memory_db)
 
 
-def run_both(inputs, tmp_path: Path, params: RunParams, **options) -> tuple[Path, Path]:
+def index_files(db: Path) -> dict[str, object] | None:
+    """The store's index as its files hold it: the postings segments' bytes (the same
+    ``.npy`` files for the same postings), the texts of the text segment, the segments'
+    sizes and the format; None without an index."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        if "index_meta" not in tables:
+            return None
+        meta = dict(con.execute("SELECT key, value FROM index_meta").fetchall())
+    folder = segment_dir(db)
+    found: dict[str, object] = {"format": meta["format"], "docs": meta["docs"]}
+    for key in ("segments", "bands"):
+        for k, (name, size) in enumerate(json.loads(meta[key])):
+            for part in ("hashes", "docs"):
+                found[f"{key}{k}.{part}"] = (folder / f"{name}.{part}.npy").read_bytes()
+            found[f"{key}{k}.size"] = size
+    for k, (name, first, size) in enumerate(json.loads(meta["texts"])):
+        texts = open_text_segment(db, name, first).texts.to_pylist()
+        found[f"texts{k}"] = (first, size, texts)
+    return found
+
+
+def run_both(
+    inputs, tmp_path: Path, params: RunParams, index: bool = True, **options
+) -> tuple[Path, Path]:
     memory, streaming = tmp_path / "memory.duckdb", tmp_path / "stream.duckdb"
-    api.run(inputs, db=memory, params=params, index=False, stream=False, **options)
-    summary = api.run(inputs, db=streaming, params=params, stream=True, **options)
+    api.run(inputs, db=memory, params=params, index=index, stream=False, **options)
+    summary = api.run(inputs, db=streaming, params=params, index=index, stream=True, **options)
     assert summary.streamed
     return streaming, memory
 
@@ -58,6 +94,81 @@ def test_streamed_store_equals_in_memory_store(tmp_path, sample_articles_path, s
     tables = store_tables(streaming)
     assert len(tables["links"]) > 40 and len(tables["changes"]) > 100
     assert len(tables["boilerplate"]) > 0
+    # the index is there and not trivially equal: postings, pairs, boilerplate flags
+    files = index_files(streaming)
+    assert files["segments0.size"] > 5000 and (files["bands0.size"] > 1000) == rewrites
+    assert len(tables["index_pairs"]) >= len(tables["links"])  # every candidate pair
+    assert any(row[-1] for row in tables["index_sentences"])  # some sentence is boilerplate
+    assert files["texts0"][2][0] and len(files["texts0"][2]) == 37
+    assert has_index(streaming)
+
+
+def test_streamed_run_without_index_writes_none(tmp_path, sample_articles_path, small_blocks):
+    streaming, memory = run_both([sample_articles_path], tmp_path, RunParams(), index=False)
+    assert_same_store(streaming, memory)
+    assert index_files(streaming) is None and not segment_dir(streaming).exists()
+    # a run without the index over a store with one drops its files with it
+    api.run([sample_articles_path], db=streaming, stream=True)
+    assert has_index(streaming) and any(segment_dir(streaming).iterdir())
+    api.run([sample_articles_path], db=streaming, stream=True, index=False)
+    assert not has_index(streaming) and list(segment_dir(streaming).iterdir()) == []
+
+
+def held_out(sample: Path, folder: Path, names: tuple[str, ...]) -> tuple[Path, list[dict]]:
+    """The sample without the articles ``names``, and those articles' records."""
+    records = [orjson.loads(line) for line in sample.read_bytes().splitlines()]
+    source = folder / "kept.jsonl"
+    source.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records if r["id"] not in names))
+    return source, [r for r in records if r["id"] in names]
+
+
+HELD_OUT = ("glacier-courier", "surge-ledger", "atlas-heritage")
+
+
+def test_query_on_a_streamed_store_answers_as_on_an_in_memory_one(tmp_path, sample_articles_path,
+                                                                 small_blocks):  # fmt: skip
+    source, queries = held_out(sample_articles_path, tmp_path, HELD_OUT)
+    streaming, memory = run_both([source], tmp_path, RunParams())
+    found = 0
+    for record in queries:
+        got, want = api.query(record["text"], streaming), api.query(record["text"], memory)
+        assert got == want
+        found += len(got)
+    assert found >= 3
+    runner = CliRunner()
+    done = runner.invoke(app, ["query", "-", "--db", str(streaming), "--json"],
+                         input=queries[0]["text"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert {m["article_id"] for m in json.loads(done.output)} == {
+        m.article_id for m in api.query(queries[0]["text"], memory)
+    }
+
+
+@pytest.mark.parametrize("rewrites", [False, True])
+def test_add_to_a_streamed_store_is_incremental_and_equals_add_to_an_in_memory_one(
+    tmp_path, sample_articles_path, small_blocks, monkeypatch, rewrites
+):
+    params = RunParams(sentence_bands=SentenceBands() if rewrites else None)
+    source, added = held_out(sample_articles_path, tmp_path, HELD_OUT)
+    new = tmp_path / "new.jsonl"
+    new.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in added))
+    streaming, memory = run_both([source], tmp_path, params)
+
+    def no_full_run(*args, **kwargs):
+        raise AssertionError("add fell back to a full run")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api, "run", no_full_run)
+        summaries = [api.add([new], db=db) for db in (streaming, memory)]
+    assert summaries[0].stored == summaries[1].stored == len(HELD_OUT)
+    assert 0 < summaries[0].pairs == summaries[1].pairs
+    assert_same_store(streaming, memory)
+    # and both equal a full run over every article
+    full = tmp_path / "full.duckdb"
+    api.run([source, new], db=full, params=params, stream=True)
+    for db in (streaming, memory):
+        got, want = store_tables(db)["links"], store_tables(full)["links"]
+        assert sorted(got, key=repr) == sorted(want, key=repr)  # an add appends its rows
 
 
 @pytest.mark.slow
@@ -103,7 +214,7 @@ def test_strict_stops_at_the_first_bad_record_and_writes_nothing(tmp_path, sampl
     db = tmp_path / "strict.duckdb"
     with pytest.raises(ValueError, match="duplicate id"):
         api.run([source], db=db, strict=True, stream=True)
-    assert not db.exists()
+    assert not db.exists() and not segment_dir(db).exists()
     assert list(tmp_path.glob(".strict.duckdb.spill-*")) == []  # the spill is removed
 
 
@@ -116,14 +227,15 @@ def test_rerun_and_stored_articles_as_in_memory(tmp_path, sample_articles_path, 
     dbs = {}
     for mode in (False, True):
         db = tmp_path / f"{'stream' if mode else 'memory'}.duckdb"
-        api.run([first], db=db, stream=mode, index=False)
-        summary = api.run([second], db=db, stream=mode, index=False)
+        api.run([first], db=db, stream=mode)
+        summary = api.run([second], db=db, stream=mode)
         assert (summary.already_stored, summary.stored, summary.rejected) == (5, 17, 1)
         dbs[mode] = db
     assert_same_store(dbs[True], dbs[False])
     before = store_tables(dbs[True])
     api.run([second], db=dbs[True], stream=True)  # everything is stored already
     assert store_tables(dbs[True]) == before
+    assert index_files(dbs[True]) == index_files(dbs[False])
     assert list(tmp_path.glob(".*.spill-*")) == []
 
 
@@ -141,7 +253,7 @@ def test_cli_stream_option(tmp_path, sample_articles_path):
     db = tmp_path / "cli.duckdb"
     done = runner.invoke(app, ["run", str(sample_articles_path), "--db", str(db), "--stream"])
     assert done.exit_code == 0, done.output
-    assert "n-gram index" in done.output and db.exists()
+    assert db.exists() and has_index(db)
     refused = runner.invoke(
         app, ["run", str(sample_articles_path), "--db", str(db), "--stream", "--engine", "spark"]
     )

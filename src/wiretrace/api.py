@@ -54,7 +54,7 @@ class RunSummary:
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     boilerplate_lines: int = 0  # rows of the store's boilerplate table
     boilerplate_articles: int = 0  # articles with a boilerplate sentence
-    streamed: bool = False  # run in bounded memory (``engines/streamed.py``): no n-gram index
+    streamed: bool = False  # run in bounded memory (``engines/streamed.py``)
 
 
 def run(
@@ -71,8 +71,8 @@ def run(
     """Read ``inputs``, find reuse, families and lineage; write the store at ``db`` if given.
 
     ``index``: also persist the n-gram index that ``query`` and ``add`` need.
-    ``stream``: run in bounded memory (texts stay on disk; the same store, but without the
-    n-gram index); ``None`` streams when the inputs and the store exceed 1 GiB
+    ``stream``: run in bounded memory (texts stay on disk; the same store and index);
+    ``None`` streams when the inputs and the store exceed 1 GiB
     (``engines.streamed.STREAM_ABOVE_BYTES``). Local engine only.
 
     Articles already in the store are kept and analysed together with the new ones,
@@ -88,7 +88,7 @@ def run(
     if stream:
         if engine != "local":
             raise ValueError(f"the {engine} engine does not stream: use the local engine")
-        return _run_streamed(inputs, db, params, strict, progress, column_map, started)
+        return _run_streamed(inputs, db, params, strict, progress, column_map, started, index)
     stored = load_articles(db) if db is not None else []
     stored_by_id = {a.id: a for a in stored}
     read = already = 0
@@ -161,9 +161,11 @@ def _summary(result: RunResult, started: float, **counts) -> RunSummary:
     )
 
 
-def _run_streamed(inputs, db, params, strict, progress, column_map, started) -> RunSummary:
+def _run_streamed(
+    inputs, db, params, strict, progress, column_map, started, index=True
+) -> RunSummary:
     """``run`` through ``engines.streamed``: the same summary."""
-    done = run_streamed(inputs, db, params, strict, progress, column_map)
+    done = run_streamed(inputs, db, params, strict, progress, column_map, index=index)
     return _summary(
         done.result,
         started,

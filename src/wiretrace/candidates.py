@@ -40,15 +40,17 @@ class Postings:
     group_start: np.ndarray  # postings of group g: group_start[g]:group_start[g+1]
 
 
-def build_postings(shingles: Shingles) -> Postings:
+def build_postings(shingles: Shingles, docs_ascend_per_shingle: bool = False) -> Postings:
     """Sort (shingle, article) entries by shingle and drop repeats within an article.
 
     A radix pass on the top bits spreads the entries over buckets that are then
     sorted and compacted in parallel: much faster than one global two-key sort.
+    ``docs_ascend_per_shingle``: the caller knows that each shingle's entries come in
+    ascending article order (true when articles ascend), so they need no sort first.
     """
     hashes = np.ascontiguousarray(shingles.hashes, dtype=np.uint64)
     docs = np.ascontiguousarray(shingles.docs, dtype=np.int64)
-    if docs.size and np.any(docs[1:] < docs[:-1]):
+    if not docs_ascend_per_shingle and docs.size and np.any(docs[1:] < docs[:-1]):
         # the stable bucket sort below keeps docs ascending within a shingle only if
         # they come in ascending order (they do from ``shingles``)
         order = np.argsort(docs, kind="stable")

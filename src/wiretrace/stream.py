@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ import pyarrow as pa
 from .boilerplate import BoilerplateGroups, boilerplate_groups, concat_groups
 from .candidates import (
     CandidatePairs,
+    Postings,
     build_postings,
     select_candidates,
     sentence_band_hashes,
@@ -71,6 +73,12 @@ class CorpusPrint:
     boilerplate: BoilerplateGroups | None = None  # the boilerplate lines (``boilerplate.py``)
     outlet_names: list[str] = field(default_factory=list)  # by outlet code
     pair_bytes_peak: int = 0  # the largest block of pair counts in memory (memory figure)
+    band_pairs: CandidatePairs | None = None  # pairs sharing a sentence band, with how many
+
+
+# what ``fingerprint_corpus`` hands on of each partition's postings ("shingles" or "bands"),
+# in ascending hash order over the partitions: for the persisted index (``index.py``)
+PostingsSink = Callable[[str, Postings], None]
 
 
 class _Accept:
@@ -154,11 +162,13 @@ def fingerprint_corpus(
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
     on_batch: Callable[[list[Article]], None] | None = None,
+    postings_sink: PostingsSink | None = None,
 ) -> tuple[CorpusPrint, CandidatePairs]:
     """Stream ``records`` through reading and fingerprinting; returns what was kept and the
     candidate pairs (articles numbered in input order, as ``api.run`` numbers them).
 
-    ``on_batch`` sees each batch of accepted articles, in order, before it is dropped."""
+    ``on_batch`` sees each batch of accepted articles, in order, before it is dropped;
+    ``postings_sink`` the postings of each partition, once all records are read."""
     folder.mkdir(parents=True, exist_ok=True)
     corpus = CorpusPrint(folder)
     accept = _Accept(strict)
@@ -200,10 +210,18 @@ def fingerprint_corpus(
     corpus.doc_shingles = np.concatenate(counts) if counts else corpus.doc_shingles
     corpus.outlet_names = list(codes)
     corpus.flagged, corpus.boilerplate = _flags(sentences, params)
-    pairs = _shingle_pairs(corpus, grams, params)
+    pairs = _shingle_pairs(corpus, grams, params, postings_sink)
     if params.sentence_bands is not None:
-        pairs = union_pairs(pairs, _band_pairs(corpus, params))
+        corpus.band_pairs = _band_pairs(corpus, params, postings_sink)
+        pairs = union_pairs(pairs, corpus.band_pairs)
     return corpus, pairs
+
+
+def spilled_sentences(corpus: CorpusPrint) -> Iterator[np.ndarray]:
+    """The sentence rows ``fingerprint_corpus`` spilled (fields of ``_SENTENCE``: hash, doc,
+    sentence, from_end, length, code, credit), one hash partition at a time."""
+    for k in range(1 << PARTITION_BITS):
+        yield np.fromfile(corpus.folder / "sentences" / f"p{k:03d}.bin", dtype=_SENTENCE)
 
 
 def _sentence_rows(keys: SentenceKeys, tokens, outlets: np.ndarray, first: int) -> np.ndarray:
@@ -239,9 +257,14 @@ def _flags(
 
 
 def _pairs_by_bucket(
-    corpus: CorpusPrint, name: str, spill: _Spill, max_df: int
+    corpus: CorpusPrint,
+    name: str,
+    spill: _Spill,
+    max_df: int,
+    sink: Callable[[Postings], None] | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Each pair's shared count over all hash partitions, one bucket of pairs at a time.
+    """Each pair's shared count over all hash partitions, one bucket of pairs at a time
+    (``sink``: sees each partition's postings, in hash order).
 
     A pair's partial counts from the hash partitions are spilled by bucket of the pair, so
     that only one bucket's counts are summed in memory at once."""
@@ -249,6 +272,8 @@ def _pairs_by_bucket(
     for rows in spill.partitions():
         postings = build_postings(Shingles(rows["hash"], rows["doc"].astype(np.int64)))
         del rows
+        if sink is not None:
+            sink(postings)
         keys, counts = shared_counts(postings, max_df)
         del postings
         block = np.empty(keys.shape[0], dtype=_PAIR)
@@ -277,19 +302,25 @@ def _union(parts: list[CandidatePairs]) -> CandidatePairs:
     return CandidatePairs(a[order], b[order], shared[order])
 
 
-def _shingle_pairs(corpus: CorpusPrint, grams: _Spill, params: RunParams) -> CandidatePairs:
+def _shingle_pairs(
+    corpus: CorpusPrint, grams: _Spill, params: RunParams, sink: PostingsSink | None
+) -> CandidatePairs:
     per_doc = corpus.doc_shingles.astype(np.int64)
+    to_sink = partial(sink, "shingles") if sink is not None else None
+    found = _pairs_by_bucket(corpus, "shingle_pairs", grams, params.max_df, to_sink)
     return _union(
         [
             select_candidates(
                 keys, counts, per_doc, params.min_shared_shingles, params.min_shared_share
             )
-            for keys, counts in _pairs_by_bucket(corpus, "shingle_pairs", grams, params.max_df)
+            for keys, counts in found
         ]
     )
 
 
-def _band_pairs(corpus: CorpusPrint, params: RunParams) -> CandidatePairs:
+def _band_pairs(
+    corpus: CorpusPrint, params: RunParams, sink: PostingsSink | None
+) -> CandidatePairs:
     """Pairs sharing a sentence band: texts read back in batches, flagged, banded."""
     bands = _Spill(corpus.folder, "bands", _SHINGLE, PARTITION_BITS)
     flag_doc, flag_number = corpus.flagged
@@ -312,5 +343,6 @@ def _band_pairs(corpus: CorpusPrint, params: RunParams) -> CandidatePairs:
             bands.write(rows)
             first += len(texts)
     bands.close()
-    found = _pairs_by_bucket(corpus, "band_pairs", bands, params.sentence_bands.max_df)
+    to_sink = partial(sink, "bands") if sink is not None else None
+    found = _pairs_by_bucket(corpus, "band_pairs", bands, params.sentence_bands.max_df, to_sink)
     return _union([select_candidates(k, c, np.zeros(0), min_shared=1) for k, c in found])

@@ -270,19 +270,29 @@ def alignment_params(params: RunParams) -> AlignParams:
 
 
 def article_facts(
-    articles: list[Article], params: RunParams, dateline_places: list[str | None] | None = None
+    articles: list[Article],
+    params: RunParams,
+    dateline_places: list[str | None] | None = None,
+    only: np.ndarray | None = None,
 ) -> ArticleFacts:
-    """What lineage needs of each article (``dateline_places``: already found ones)."""
+    """What lineage needs of each article (``dateline_places``: already found ones).
+
+    ``only`` (a mask): the articles whose time, wire status and dateline are wanted; the
+    others' are left blank (no time, not wire, no dateline)."""
     agencies = params.wire_agencies or DEFAULT_WIRE_AGENCIES
+    wanted = [True] * len(articles) if only is None else only.tolist()
     if dateline_places is None:
-        dateline_places = [dateline_place(a.text) for a in articles]
+        dateline_places = [dateline_place(a.text) if w else None for a, w in zip(articles, wanted)]
+    blank = parse_timestamp(None)
     return ArticleFacts(
         ids=[a.id for a in articles],
         outlets=[a.outlet for a in articles],
         titles=[a.title for a in articles],
         texts=[a.text for a in articles],
-        timestamps=[parse_timestamp(a.published_at) for a in articles],
-        wire=[is_wire_outlet(a.outlet, agencies) for a in articles],
+        timestamps=[
+            parse_timestamp(a.published_at) if w else blank for a, w in zip(articles, wanted)
+        ],
+        wire=[is_wire_outlet(a.outlet, agencies) if w else False for a, w in zip(articles, wanted)],
         dateline_places=dateline_places,
     )
 

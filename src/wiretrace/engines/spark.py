@@ -62,6 +62,7 @@ from .local import (
     measure_candidates,
     settle_links,
 )
+from .spark_input import broadcast_if_small
 
 ARTICLES_PER_PARTITION = 20_000
 
@@ -136,7 +137,9 @@ def run_articles_spark(
     clock = StageClock((lambda stage: progress(f"spark {stage}", 1, 1)) if progress else None)
     n = len(articles)
     parts = _use_partitions(spark, n, partitions)
-    frame = _articles_frame(spark, articles, params, parts)
+    # every stage reads the texts: shuffled into their ranges once
+    body_starts = [body_start(a.text) for a in articles]
+    frame = _articles_frame(spark, articles, body_starts, params, parts).persist()
     found = _find_links(spark, frame, n, params, clock)
     facts = article_facts(articles, params)
     lineage = build_lineage(facts, found.evidence, found.orientation)
@@ -148,12 +151,13 @@ def run_articles_spark(
         )
         changes = _collect_changes(changed)
         clock.lap("changes")
+    frame.unpersist()
     return RunResult(
         articles=articles,
         rejections=rejections or [],
         params=params,
         facts=facts,
-        body_starts=[body_start(a.text) for a in articles],
+        body_starts=body_starts,
         evidence=found.evidence,
         orientation=found.orientation,
         passages=found.passages,
@@ -198,18 +202,20 @@ def run_inputs_spark(
     clock = StageClock((lambda stage: progress(f"spark {stage}", 1, 1)) if progress else None)
     # until the articles are counted: shuffles of the records into twice as many parts as cores
     _use_partitions(spark, 0, partitions)
-    data = read_input(spark, inputs, column_map)
-    rejections = data.rejections.persist()
-    rejected = rejections.count()
+    data = read_input(
+        spark, inputs, column_map, lambda count: _use_partitions(spark, count, partitions)
+    )
+    rejections, rejected = data.rejections, data.rejected
     first_rejections = [Rejection(**r) for r in rejections.limit(20).toArrow().to_pylist()]
     if strict and rejected:
         first = first_rejections[0]
         rejections.unpersist()
+        data.articles.unpersist()
         raise ValueError(f"{first.origin}: {first.reason}")
     n = data.count
-    parts = _use_partitions(spark, n, partitions)
     clock.lap("read")
-    frame = _with_outlet_codes(spark, data.articles).repartitionByRange(parts, "position")
+    # a broadcast join: the articles stay in their ranges of positions
+    frame = _with_outlet_codes(spark, data.articles)
     found = _find_links(spark, frame, n, params, clock)
     small = (
         data.articles.select("position", "id", "outlet", "title", "published_at", "dateline_place")
@@ -265,7 +271,7 @@ def _with_outlet_codes(spark, articles):
     return (
         articles.join(F.broadcast(codes), "outlet", "left")
         .fillna(-1, ["code"])
-        .select("position", "code", "id", "text", "outlet", "title", "published_at")
+        .select("position", "code", "id", "text", "outlet", "title", "published_at", "body_start")
     )
 
 
@@ -386,7 +392,7 @@ def _find_links(spark, frame, n: int, params: RunParams, clock: StageClock) -> F
     """Fingerprints, boilerplate, candidates and alignment of the articles of ``frame``
     (position, code, id, text, outlet, title, published_at; positions 0..n-1)."""
     shuffle = int(spark.conf.get("spark.sql.shuffle.partitions"))
-    fingerprints = frame.select("position", "text", "code").mapInArrow(
+    fingerprints = frame.select("position", "text", "code", "body_start").mapInArrow(
         _fingerprint_job(params, shuffle), _BLOCK_SCHEMA
     )
     fingerprints = fingerprints.persist()
@@ -415,7 +421,9 @@ def _find_links(spark, frame, n: int, params: RunParams, clock: StageClock) -> F
 # --- the driver's side ---------------------------------------------------------------------
 
 
-def _articles_frame(spark, articles: list[Article], params: RunParams, partitions: int):
+def _articles_frame(
+    spark, articles: list[Article], body_starts: list[int], params: RunParams, partitions: int
+):
     codes = outlet_codes([a.outlet for a in articles])
     table = pa.table(
         {
@@ -426,6 +434,7 @@ def _articles_frame(spark, articles: list[Article], params: RunParams, partition
             "outlet": pa.array([a.outlet for a in articles], pa.string()),
             "title": pa.array([a.title for a in articles], pa.string()),
             "published_at": pa.array([a.published_at for a in articles], pa.string()),
+            "body_start": pa.array(body_starts, pa.int64()),
         }
     )
     frame = spark.createDataFrame(table)
@@ -454,8 +463,8 @@ def _candidates(spark, fingerprints, doc_shingles: np.ndarray, params: RunParams
 
 def _band_pairs(frame, flagged, params: RunParams, shuffle: int):
     """Pairs sharing a sentence band (``candidates.sentence_pairs``, partitioned by band)."""
-    docs = frame.select("position", "text").join(
-        flagged.withColumnRenamed("doc", "position"), "position", "left"
+    docs = frame.select("position", "text", "body_start").join(
+        broadcast_if_small(flagged.withColumnRenamed("doc", "position")), "position", "left"
     )
     entries = docs.mapInArrow(_band_job(params, shuffle), _BLOCK_SCHEMA)
     partial = entries.repartition(shuffle, "bucket").mapInArrow(
@@ -523,7 +532,9 @@ def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: i
         .union(pairs.select(F.col("g").alias("group"), F.col("b").alias("position")))
         .distinct()
     )
-    docs = frame.drop("code").join(flagged.withColumnRenamed("doc", "position"), "position", "left")
+    docs = frame.drop("code").join(
+        broadcast_if_small(flagged.withColumnRenamed("doc", "position")), "position", "left"
+    )
     needed_docs = needed.join(docs, "position")
     found = (
         pairs.groupBy("g")
@@ -657,13 +668,17 @@ def _whole_partition(batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
     return pa.Table.from_batches(batches) if batches else None
 
 
-def _blocks(kind: int, rows: np.ndarray, buckets: int, keys: np.ndarray) -> pa.RecordBatch:
-    """``rows`` split by the bucket of ``keys``: one row per bucket, with the part's bytes."""
-    bucket = (np.ascontiguousarray(keys).view(np.uint64) % np.uint64(buckets)).astype(np.int64)
-    order = np.argsort(bucket, kind="stable")
-    rows, bucket = rows[order], bucket[order]
-    bounds = np.searchsorted(bucket, np.arange(buckets + 1))
-    present = [k for k in range(buckets) if bounds[k + 1] > bounds[k]]
+def _blocks(kind: int, rows: np.ndarray, buckets: int, bucket: np.ndarray) -> pa.RecordBatch:
+    """``rows`` split by ``bucket`` (each row's, ``0..buckets-1``): one row per bucket, with
+    the part's bytes. Rows already in bucket order are not sorted again."""
+    if bucket.shape[0] > 1 and np.any(bucket[1:] < bucket[:-1]):
+        # a stable sort of 16-bit numbers is a radix sort in NumPy
+        order = np.argsort(
+            bucket.astype(np.uint16 if buckets <= 1 << 16 else np.int64), kind="stable"
+        )
+        rows, bucket = rows[order], bucket[order]
+    bounds = np.searchsorted(bucket, np.arange(buckets + 1, dtype=bucket.dtype))
+    present = np.flatnonzero(bounds[1:] > bounds[:-1]).tolist()
     return pa.RecordBatch.from_pydict(
         {
             "kind": pa.array(np.full(len(present), kind, dtype=np.int8)),
@@ -675,8 +690,39 @@ def _blocks(kind: int, rows: np.ndarray, buckets: int, keys: np.ndarray) -> pa.R
     )
 
 
+def _hash_buckets(hashes: np.ndarray, buckets: int) -> np.ndarray:
+    """Buckets of hashes by their top bits: sorted hashes are in bucket order."""
+    top = np.ascontiguousarray(hashes).view(np.uint64) >> np.uint64(32)
+    return (top * np.uint64(buckets)) >> np.uint64(32)
+
+
+def _key_buckets(keys: np.ndarray, buckets: int) -> np.ndarray:
+    """Buckets of pair keys (not spread like hashes): the key modulo the buckets."""
+    return np.ascontiguousarray(keys).view(np.uint64) % np.uint64(buckets)
+
+
 def _unpack(blobs: list[bytes], dtype: np.dtype) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=dtype) if blobs else np.zeros(0, dtype=dtype)
+
+
+def _entries_by_article_range(batches: Iterator[pa.RecordBatch]) -> tuple[np.ndarray, bool]:
+    """Posting entries from blocks (each sorted by hash, then article), ordered by bucket and
+    then by first article; and whether, within each bucket, the articles then ascend from
+    block to block (each block from one range of articles), so that each hash's articles
+    ascend (a hash has one bucket)."""
+    blocks = []
+    for batch in batches:
+        for bucket, blob in zip(
+            batch.column("bucket").to_pylist(), batch.column("data").to_pylist()
+        ):
+            entries = np.frombuffer(blob, dtype=_ENTRY)
+            if entries.shape[0]:
+                blocks.append((bucket, int(entries["doc"].min()), entries))
+    if not blocks:
+        return np.zeros(0, dtype=_ENTRY), True
+    blocks.sort(key=lambda block: block[:2])
+    in_order = all(a[0] != b[0] or a[2]["doc"].max() < b[1] for a, b in zip(blocks, blocks[1:]))
+    return np.concatenate([entries for _, _, entries in blocks]), in_order
 
 
 def _partition_blobs(batches: Iterator[pa.RecordBatch]) -> list[bytes]:
@@ -691,7 +737,7 @@ def _fingerprint_job(params: RunParams, buckets: int):
         positions = table.column("position").to_numpy()
         codes = table.column("code").to_numpy()
         texts = table.column("text").to_pylist()
-        batch, _ = tokenize_texts(texts, params)
+        batch, _ = tokenize_texts(texts, params, starts=table.column("body_start").to_pylist())
         grams = shingles(batch, params.shingle_size)
         per_doc = np.bincount(grams.docs, minlength=len(texts))
         postings = build_postings(Shingles(grams.hashes, positions[grams.docs]))
@@ -699,7 +745,7 @@ def _fingerprint_job(params: RunParams, buckets: int):
         entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
         entries["hash"], entries["doc"] = postings.hashes, postings.docs
         del postings
-        yield _blocks(_POSTING, entries, buckets, entries["hash"])
+        yield _blocks(_POSTING, entries, buckets, _hash_buckets(entries["hash"], buckets))
         counts = np.empty(len(texts), dtype=_COUNT)
         counts["key"], counts["count"] = positions, per_doc
         yield _blocks(_DOC_SHINGLES, counts, 1, np.zeros(len(texts), np.uint64))
@@ -710,7 +756,7 @@ def _fingerprint_job(params: RunParams, buckets: int):
         rows["from_end"], rows["length"] = keys.from_end, keys.lengths
         rows["code"] = codes[keys.doc]
         rows["credit"] = False if keys.credit is None else keys.credit
-        yield _blocks(_SENTENCE, rows, buckets, rows["hash"])
+        yield _blocks(_SENTENCE, rows, buckets, _hash_buckets(keys.hashes, buckets))
 
     return job
 
@@ -730,7 +776,9 @@ def _band_job(params: RunParams, buckets: int):
         if table is None:
             return
         positions = table.column("position").to_numpy()
-        batch, _ = tokenize_texts(table.column("text").to_pylist(), params)
+        batch, _ = tokenize_texts(
+            table.column("text").to_pylist(), params, starts=table.column("body_start").to_pylist()
+        )
         features = sentence_features(batch, _flags_of(batch, table.column("flagged").to_pylist()))
         found = sentence_band_hashes(
             features.sent_feat_start, features.hashes, batch.doc_sent_start,
@@ -739,7 +787,7 @@ def _band_job(params: RunParams, buckets: int):
         postings = build_postings(Shingles(found.hashes, positions[found.docs]))
         entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
         entries["hash"], entries["doc"] = postings.hashes, postings.docs
-        yield _blocks(_POSTING, entries, buckets, entries["hash"])
+        yield _blocks(_POSTING, entries, buckets, _hash_buckets(entries["hash"], buckets))
 
     return job
 
@@ -748,14 +796,14 @@ def _pair_count_job(max_df: int, buckets: int):
     """Per partition of hashes: each pair's shared count over them, in blocks by pair."""
 
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        entries = _unpack(_partition_blobs(batches), _ENTRY)
+        entries, in_order = _entries_by_article_range(batches)
         if entries.shape[0] == 0:
             return
-        postings = build_postings(Shingles(entries["hash"].copy(), entries["doc"].copy()))
+        postings = build_postings(Shingles(entries["hash"].copy(), entries["doc"].copy()), in_order)
         keys, counts = shared_counts(postings, max_df)
         rows = np.empty(keys.shape[0], dtype=_COUNT)
         rows["key"], rows["count"] = keys, counts
-        yield _blocks(_POSTING, rows, buckets, keys)
+        yield _blocks(_POSTING, rows, buckets, _key_buckets(keys, buckets))
 
     return job
 
@@ -823,7 +871,7 @@ def _align_job(params: RunParams):
             )
         ]  # fmt: skip
         texts = [a.text for a in articles]
-        batch, _ = tokenize_texts(texts, params)
+        batch, _ = tokenize_texts(texts, params, starts=docs["body_start"].tolist())
         boilerplate = _flags_of(batch, docs["flagged"].tolist())
         features = sentence_features(batch, boilerplate)
         index = doc_feature_index(batch, features)
@@ -844,7 +892,11 @@ def _align_job(params: RunParams):
         shared = pairs["shared"].to_numpy(np.int64)
         measured = measure_candidates(batch, a, b, passages, params, texts, shared)
         evidence = measured.evidence  # ``reused``: would-be links, before settle_links
-        orientation = orient(article_facts(articles, params), evidence, links_only=True)
+        # lineage facts of the articles of would-be links only: the others are not oriented
+        linked_articles = np.zeros(len(articles), dtype=bool)
+        linked_articles[a[evidence.reused]] = linked_articles[b[evidence.reused]] = True
+        facts = article_facts(articles, params, only=linked_articles)
+        orientation = orient(facts, evidence, links_only=True)
         linked = np.flatnonzero(measured.solid | measured.thin | measured.contact)
         # whether each side's text credits the other's outlet: lineage on the driver asks
         # this of links (``_credits``), where the texts are not at hand

@@ -20,7 +20,7 @@ supported here (their lines are not split on the byte ``\\n``).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -42,7 +42,7 @@ from ..text import body_start_and_place
 RECORD_SCHEMA = (
     "source int, file string, row long, kind string, id string, text string, outlet string, "
     "title string, published_at string, url string, byline string, metadata string, "
-    "origin string, reason string"
+    "origin string, reason string, body_start long, dateline_place string"
 )
 _ORDER = ("source", "file", "row")
 ARTICLE_SCHEMA = (
@@ -51,72 +51,135 @@ ARTICLE_SCHEMA = (
     "dateline_place string"
 )
 _RECORD_FIELDS = [c.split()[0] for c in RECORD_SCHEMA.split(", ")]
+_RECORD_TYPES = {"source": pa.int32(), "row": pa.int64(), "body_start": pa.int64()}
 _ARTICLE_FIELDS = [c.split()[0] for c in ARTICLE_SCHEMA.split(", ")]
 
 
 @dataclass
 class SparkInput:
     """The checked input: ``articles`` (``ARTICLE_SCHEMA``, numbered 0..count-1 in input
-    order, persisted) and ``rejections`` (origin, reason, record_id; in input order)."""
+    order, in ranges of positions, one range a partition, sorted; persisted),
+    ``rejections`` (origin, reason, record_id; in input order; persisted) and their counts."""
 
     articles: object  # pyspark DataFrame
     rejections: object
     count: int
+    rejected: int
 
 
 def read_input(
-    spark, inputs: Sequence[str], column_map: Mapping[str, str] | None = None
+    spark,
+    inputs: Sequence[str],
+    column_map: Mapping[str, str] | None = None,
+    partitions_for: Callable[[int], int] = lambda n: 1,
 ) -> SparkInput:
-    """Every record of ``inputs`` read and checked by Spark, numbered in input order."""
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
+    """Every record of ``inputs`` read and checked by Spark, numbered in input order, the
+    articles in ``partitions_for(count)`` ranges of positions.
 
+    The texts are shuffled once, into those ranges: repeated ids are found on the records'
+    keys alone, and the positions are counted per input split."""
     column_map = check_column_map(column_map)
     parts = [_records(spark, source, path, column_map) for source, path in enumerate(inputs)]
     records = parts[0]
     for part in parts[1:]:
         records = records.unionByName(part)
     records = records.persist()
-    first = Window.partitionBy("id").orderBy(*_ORDER)
-    articles = (
-        records.filter("kind = 'A'")
-        .withColumn("first_origin", F.first("origin").over(first))
-        .withColumn("same_text", F.sha2("text", 256) == F.first(F.sha2("text", 256)).over(first))
-        .withColumn("nth", F.row_number().over(first))
-    )
-    duplicates = (
-        articles.filter("nth > 1")
-        .select(*_RECORD_FIELDS, "first_origin", "same_text")
-        .mapInArrow(_duplicate_job(), RECORD_SCHEMA)
-    )
+    repeats = _repeated_ids(records).persist()
     rejections = (
         records.filter("kind = 'R'")
-        .unionByName(duplicates)
+        .select(*_RECORD_FIELDS)
+        .unionByName(repeats.mapInArrow(_duplicate_job(), RECORD_SCHEMA))
         .orderBy(*_ORDER)
-        .select("origin", "reason", F.col("id").alias("record_id"))
+        .selectExpr("origin", "reason", "id AS record_id")
+        .persist()
     )
-    accepted = articles.filter("nth = 1").select(*_RECORD_FIELDS)
-    numbered, count = _numbered(accepted)
+    rejected = rejections.count()
+    accepted = records.filter("kind = 'A'")
+    if rejected and repeats.count():
+        accepted = accepted.join(
+            broadcast_if_small(repeats.select(*_ORDER)), list(_ORDER), "left_anti"
+        )
+    numbered, count = _numbered(accepted.select(*_RECORD_FIELDS))
+    articles = (
+        numbered.repartitionByRange(max(1, partitions_for(count)), "position")
+        .sortWithinPartitions("position")
+        .persist()
+    )
+    articles.count()
     records.unpersist()
-    return SparkInput(numbered, rejections, count)
+    repeats.unpersist()
+    return SparkInput(articles, rejections, count, rejected)
+
+
+def _repeated_ids(records):
+    """The articles whose id an earlier record already has (input order): their keys, origin,
+    the first occurrence's origin and whether the texts are the same. Only the ids are
+    shuffled, and the keys and a hash of each text of the ids that repeat."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    first = Window.partitionBy("id").orderBy(*_ORDER)
+    articles = records.filter("kind = 'A'")
+    # usually none: find the ids first, and hash the texts of theirs only
+    repeated = articles.groupBy("id").count().filter("count > 1").select("id")
+    keys = articles.join(repeated, "id", "left_semi").select(
+        *_ORDER, "id", "origin", F.sha2("text", 256).alias("digest")
+    )
+    return (
+        keys.withColumn("first_origin", F.first("origin").over(first))
+        .withColumn("same_text", F.col("digest") == F.first("digest").over(first))
+        .withColumn("nth", F.row_number().over(first))
+        .filter("nth > 1")
+        .select(*_ORDER, "id", "origin", "first_origin", "same_text")
+    )
+
+
+def broadcast_if_small(frame, rows: int = 2_000_000):
+    """``frame`` marked for a broadcast join when it has at most ``rows`` rows."""
+    from pyspark.sql import functions as F
+
+    return F.broadcast(frame) if frame.count() <= rows else frame
 
 
 def _numbered(accepted):
-    """The accepted articles numbered 0..n-1 in input order: sorted into ranges, each range
-    offset by the rows of the ranges before it."""
+    """The accepted articles numbered 0..n-1 in input order.
+
+    Each partition of ``accepted`` holds whole input splits: per (partition, input, file), a
+    run of rows that no other partition's run of that file overlaps. The runs, sorted, give
+    each its first position, so no text moves. Where runs do overlap (a partitioning this
+    does not expect), the articles are sorted into ranges by a shuffle instead."""
     from pyspark.sql import functions as F
 
-    ordered = accepted.repartitionByRange(*_ORDER).sortWithinPartitions(*_ORDER).persist()
-    per_partition = ordered.groupBy(F.spark_partition_id().alias("p")).count()
-    sizes = {r["p"]: r["count"] for r in per_partition.toArrow().to_pylist()}
+    runs = (
+        accepted.groupBy(F.spark_partition_id().alias("p"), "source", "file")
+        .agg(F.min("row").alias("first"), F.max("row").alias("last"), F.count("*").alias("n"))
+        .toArrow()
+        .to_pylist()
+    )
+    runs.sort(key=lambda r: (r["source"], r["file"], r["first"]))
+    if _overlapping(runs):
+        accepted = accepted.repartitionByRange(*_ORDER)
+        runs = (
+            accepted.groupBy(F.spark_partition_id().alias("p"), "source", "file")
+            .agg(F.min("row").alias("first"), F.count("*").alias("n"))
+            .toArrow()
+            .to_pylist()
+        )
+        runs.sort(key=lambda r: (r["source"], r["file"], r["first"]))
     offsets, total = {}, 0
-    for partition in range(ordered.rdd.getNumPartitions()):
-        offsets[partition] = total
-        total += sizes.get(partition, 0)
-    numbered = ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA).persist()
-    numbered.count()
-    ordered.unpersist()
-    return numbered, total
+    for run in runs:
+        offsets[(run["p"], run["source"], run["file"])] = total
+        total += run["n"]
+    ordered = accepted.sortWithinPartitions(*_ORDER)
+    return ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA), total
+
+
+def _overlapping(runs: list[dict]) -> bool:
+    """Whether two runs of one file's rows (sorted by first row) interleave."""
+    return any(
+        (a["source"], a["file"]) == (b["source"], b["file"]) and b["first"] <= a["last"]
+        for a, b in zip(runs, runs[1:])
+    )
 
 
 # --- per input: a frame of records ----------------------------------------------------------
@@ -164,13 +227,15 @@ def _parquet_records(spark, source: int, path: str, column_map: dict[str, str]):
     )
 
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        names: dict[str, str] = {}
         for batch in batches:
             files = batch.column("_wiretrace_file").to_pylist()
             rows = batch.column("_wiretrace_row").to_pylist()
             values = batch.select(columns).to_pylist()
             out = []
             for file, row, value in zip(files, rows, values):
-                origin = f"{_file_name(path, file)}:{row + 1}"
+                name = names.get(file) or names.setdefault(file, _file_name(path, file))
+                origin = f"{name}:{row + 1}"
                 out.append(_record_row(article_from_mapping(plan.record(value), origin)))
             yield _record_batch(source, files, rows, out)
 
@@ -201,6 +266,7 @@ def _jsonl_records(spark, source: int, path: str, column_map: dict[str, str]):
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         seen: dict[tuple[str, int], int] = {}
         decoders: dict[str, LineDecoder] = {}
+        names: dict[str, str] = {}
         for batch in batches:
             files, rows, out = [], [], []
             for raw, file, block in zip(
@@ -213,7 +279,7 @@ def _jsonl_records(spark, source: int, path: str, column_map: dict[str, str]):
                 number = before[(file, block)] + index + 1
                 if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                name = _file_name(path, file)
+                name = names.get(file) or names.setdefault(file, _file_name(path, file))
                 decoder = decoders.setdefault(file, LineDecoder((), name))
                 text, warning = decoder.decode(raw)
                 if not text.strip():
@@ -233,29 +299,33 @@ def _jsonl_records(spark, source: int, path: str, column_map: dict[str, str]):
 
 
 def _record_row(record: Article | Rejection) -> tuple:
-    """(kind, id, text, outlet, title, published_at, url, byline, metadata, origin, reason)."""
+    """(kind, id, text, outlet, title, published_at, url, byline, metadata, origin, reason,
+    body_start, dateline_place)."""
     if isinstance(record, Rejection):
         return ("R", record.record_id, None, None, None, None, None, None, None,
-                record.origin, record.reason)  # fmt: skip
+                record.origin, record.reason, None, None)  # fmt: skip
     a = enrich(record)
     metadata = orjson.dumps(a.metadata).decode() if a.metadata else None
+    start, place = body_start_and_place(a.text)
     return ("A", a.id, a.text, a.outlet, a.title, a.published_at, a.url, a.byline, metadata,
-            a.origin, None)  # fmt: skip
+            a.origin, None, start, place)  # fmt: skip
 
 
 def _record_batch(source: int, files: list, rows: list, out: list[tuple]) -> pa.RecordBatch:
-    columns = list(zip(*out)) if out else [[] for _ in range(11)]
+    columns = list(zip(*out)) if out else [[] for _ in range(13)]
     data = {
         "source": pa.array(np.full(len(out), source, dtype=np.int32)),
         "file": pa.array(files, pa.string()),
         "row": pa.array(rows, pa.int64()),
     }
     for name, values in zip(_RECORD_FIELDS[3:], columns):
-        data[name] = pa.array(list(values), pa.string())
+        data[name] = pa.array(list(values), _RECORD_TYPES.get(name, pa.string()))
     return pa.RecordBatch.from_pydict(data)
 
 
 def _duplicate_job():
+    """Rejections of the repeated ids (``_repeated_ids``' rows)."""
+
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
             table = batch.to_pydict()
@@ -264,14 +334,11 @@ def _duplicate_job():
                 + (", same text)" if same else ", different text)")
                 for i, first, same in zip(table["id"], table["first_origin"], table["same_text"])
             ]
-            data = {name: table[name] for name in _RECORD_FIELDS}
+            data = {name: table.get(name, [None] * len(reasons)) for name in _RECORD_FIELDS}
             data.update(kind=["R"] * len(reasons), reason=reasons)
-            for name in ("text", "outlet", "title", "published_at", "url", "byline", "metadata"):
-                data[name] = [None] * len(reasons)
-            types = {"source": pa.int32(), "row": pa.int64()}
             yield pa.RecordBatch.from_pydict(
                 {
-                    name: pa.array(data[name], types.get(name, pa.string()))
+                    name: pa.array(data[name], _RECORD_TYPES.get(name, pa.string()))
                     for name in _RECORD_FIELDS
                 }
             )
@@ -279,24 +346,34 @@ def _duplicate_job():
     return job
 
 
-def _number_job(offsets: dict[int, int]):
-    """Positions from the partition's offset; the body start and dateline place of each text."""
+def _number_job(offsets: dict[tuple[int, int, str], int]):
+    """Positions: a run's first position, then one more a row (the rows sorted in runs)."""
 
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         from pyspark import TaskContext
 
-        position = offsets[TaskContext.get().partitionId()]
+        partition = TaskContext.get().partitionId()
+        seen: dict[tuple[int, str], int] = {}
         for batch in batches:
-            n = batch.num_rows
-            leads = [body_start_and_place(t) for t in batch.column("text").to_pylist()]
-            data = {
-                "position": pa.array(np.arange(position, position + n, dtype=np.int64)),
-                **{name: batch.column(name) for name in _ARTICLE_FIELDS[1:10]},
-                "body_start": pa.array([s for s, _ in leads], pa.int64()),
-                "dateline_place": pa.array([p for _, p in leads], pa.string()),
-            }
-            position += n
-            yield pa.RecordBatch.from_pydict(data)
+            sources = batch.column("source").to_numpy()
+            files = batch.column("file").to_pylist()
+            positions = np.empty(batch.num_rows, dtype=np.int64)
+            # runs are contiguous in the sorted rows: number each stretch of one file at once
+            starts = [0] + [
+                i for i in range(1, len(files))
+                if files[i] != files[i - 1] or sources[i] != sources[i - 1]
+            ] + [len(files)]  # fmt: skip
+            for begin, end in zip(starts, starts[1:]):
+                run = (int(sources[begin]), files[begin])
+                first = offsets[(partition, *run)] + seen.get(run, 0)
+                positions[begin:end] = np.arange(first, first + end - begin)
+                seen[run] = seen.get(run, 0) + end - begin
+            yield pa.RecordBatch.from_pydict(
+                {
+                    "position": pa.array(positions),
+                    **{name: batch.column(name) for name in _ARTICLE_FIELDS[1:]},
+                }
+            )
 
     return job
 

@@ -15,12 +15,17 @@ block by block of children in article order, and the store's articles table is f
 from the spilled texts a batch at a time.
 
 Every stage is the local engine's own function, so the store is the one an in-memory run
-writes, table for table (``tests/test_streamed.py``). The n-gram index that ``query`` and
-``add`` need is not written on this path yet.
+writes, table for table (``tests/test_streamed.py``), n-gram index included (``index.py``,
+what ``query`` and ``add`` read): the postings segments are written a hash partition at a
+time as candidate generation reads the spilled postings (partitions come in hash order, so
+appending them gives the sorted segment), the text segment is copied from the spill a
+batch at a time, and the index tables are filled from the spilled sentence keys and the
+run's pairs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import glob
 import hashlib
@@ -28,6 +33,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,10 +44,25 @@ import pyarrow as pa
 
 from ..align import PassageTable, align_pairs, doc_feature_index
 from ..boilerplate import BoilerplateLines, lines_of, samples
-from ..candidates import CandidatePairs
+from ..candidates import CandidatePairs, Postings
 from ..changes import lineage_changes
 from ..fingerprint import sentence_features
-from ..index import tokenize_texts
+from ..index import (
+    SegmentWriter,
+    create_index_tables,
+    insert,
+    insert_meta,
+    is_member,
+    link_evidence_columns,
+    new_segment_name,
+    pair_band_counts,
+    remove_unused_segments,
+    segment_dir,
+    split_frequent,
+    sync_segment_dir,
+    tokenize_texts,
+    write_text_chunks,
+)
 from ..ingest import STDIN, read_inputs
 from ..ingest.metadata import warnings_of
 from ..lineage import PairEvidence, build_lineage, names_outlet, orient
@@ -54,7 +75,7 @@ from ..store import (
     load_rejections,
     write_store,
 )
-from ..stream import BATCH, CorpusPrint, fingerprint_corpus
+from ..stream import BATCH, CorpusPrint, fingerprint_corpus, spilled_sentences
 from ..text import body_start_and_place
 from .local import (
     MeasuredPairs,
@@ -171,8 +192,10 @@ def run_streamed(
     strict: bool = False,
     progress: Progress | None = None,
     column_map: Mapping[str, str] | None = None,
+    index: bool = True,
 ) -> StreamedRun:
-    """``api.run`` in bounded memory: the same store, without the n-gram index.
+    """``api.run`` in bounded memory: the same store, with the n-gram index unless ``index``
+    is False.
 
     The articles already in the store at ``db`` are read back and analysed with the new
     ones; nothing is written when ``db`` is None. The spill (about the corpus's size) goes
@@ -180,13 +203,18 @@ def run_streamed(
     """
     params = params or RunParams()
     spill = _spill_folder(db)
+    files = _IndexFiles(db, params.max_df) if db is not None and index else None
     try:
-        return _run(inputs, db, params, strict, progress, column_map, spill)
+        return _run(inputs, db, params, strict, progress, column_map, spill, files)
+    except BaseException:
+        if files is not None:
+            files.abandon()
+        raise
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def _run(inputs, db, params, strict, progress, column_map, spill) -> StreamedRun:
+def _run(inputs, db, params, strict, progress, column_map, spill, files) -> StreamedRun:
     clock = StageClock()
     run = StreamedRun(result=None, rejections=[])  # type: ignore[arg-type]
     kept = _Kept()
@@ -217,7 +245,10 @@ def _run(inputs, db, params, strict, progress, column_map, spill) -> StreamedRun
     corpus, pairs = fingerprint_corpus(
         records(), params, spill, strict=strict, batch_size=TEXT_BATCH, on_batch=kept,
         progress=(lambda k: progress("fingerprint", k, None)) if progress else None,
+        postings_sink=files,
     )  # fmt: skip
+    if files is not None:
+        files.finish()
     clock.lap("read and fingerprint")
     texts = SpilledTexts(spill / "texts.arrows")
     boilerplate = _boilerplate_lines(corpus, kept, texts, params)
@@ -227,11 +258,13 @@ def _run(inputs, db, params, strict, progress, column_map, spill) -> StreamedRun
     )
     clock.lap("align")
     evidence = settle_links(measured, n)
-    del measured
     facts = dataclasses.replace(
         article_facts(kept.articles, params, kept.places), texts=[], credits=credits
     )
     orientation = orient(facts, evidence, links_only=True)
+    if files is not None:
+        files.links = link_evidence_columns(measured, evidence.reused, orientation)
+    del measured
     lineage = build_lineage(facts, evidence, orientation)
     clock.lap("lineage")
     result = RunResult(
@@ -257,7 +290,8 @@ def _run(inputs, db, params, strict, progress, column_map, spill) -> StreamedRun
         # a rerun meets the same bad records again: one rejection per origin, the latest
         known = {r.origin: r for r in load_rejections(db)}
         known.update((r.origin, r) for r in corpus.rejections)
-        _write_store(db, result, list(known.values()), texts, changes)
+        index = _StreamedIndex(files, corpus, pairs, texts) if files is not None else None
+        _write_store(db, result, list(known.values()), texts, changes, index)
     clock.lap("changes and store")
     run.result = result
     run.rejections = corpus.rejections
@@ -525,19 +559,141 @@ def _write_store(
     rejections: list[Rejection],
     texts: SpilledTexts,
     changes: Iterable[list[Change]],
+    index: _StreamedIndex | None = None,
 ) -> None:
-    """``store.write_store`` with the texts and the changes added a block at a time."""
+    """``store.write_store`` with the texts and the changes added a block at a time, and the
+    n-gram index (its text segment copied on a thread meanwhile)."""
     from ..export import change_columns
-    from ..index import remove_unused_segments
 
     def fill(con: duckdb.DuckDBPyConnection) -> None:
+        text_segment = pool.submit(index.write_text_segment, db) if index is not None else None
         _fill_texts(con, texts)
         for block in changes:
             columns = change_columns(dataclasses.replace(result, changes=block))
             _insert(con, "changes", columns, _CHANGE_COLUMNS)
+        if index is not None:
+            index.write_tables(con, text_segment)
 
-    write_store(db, result, rejections, extra=fill)
-    remove_unused_segments(db)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            write_store(db, result, rejections, extra=fill)
+        finally:
+            pool.shutdown(wait=True)  # no file is still being written when unused ones go
+            remove_unused_segments(db)
+
+
+# --- the n-gram index ----------------------------------------------------------------------
+
+
+class _IndexFiles:
+    """The postings segments of the index (shingles, sentence bands), written as
+    ``fingerprint_corpus`` hands on each partition's postings (its ``postings_sink``)."""
+
+    def __init__(self, db: str | Path, max_df: int) -> None:
+        self.db = db
+        self.max_df = max_df
+        self.writers: dict[str, SegmentWriter] = {}
+        self.frequent: list[np.ndarray] = []
+        self.segments: dict[str, tuple[str, int]] = {}
+        self.links: dict[str, object] | None = None  # ``index_links`` columns
+
+    def __call__(self, kind: str, postings: Postings) -> None:
+        if kind == "shingles":  # the index keeps the postings of shingles in <= max_df articles
+            hashes, docs, frequent = split_frequent(postings, self.max_df)
+            self.frequent.append(frequent)
+        else:  # of sentence bands, every entry (``index.py``)
+            hashes, docs = postings.hashes, postings.docs
+        self._writer(kind).append(hashes, docs)
+
+    def _writer(self, kind: str) -> SegmentWriter:
+        if kind not in self.writers:
+            self.writers[kind] = SegmentWriter(self.db)
+        return self.writers[kind]
+
+    def finish(self) -> None:
+        """Close the segment files (an empty bands segment without that channel)."""
+        for kind in ("shingles", "bands"):
+            self.segments[kind] = self._writer(kind).close()
+        self.writers.clear()
+
+    def abandon(self) -> None:
+        for writer in self.writers.values():
+            writer.abandon()
+        self.writers.clear()
+        remove_unused_segments(self.db)
+        with contextlib.suppress(OSError):
+            segment_dir(self.db).rmdir()  # only if empty
+
+
+@dataclass
+class _StreamedIndex:
+    """What a streamed run writes of the index once its store is written."""
+
+    files: _IndexFiles
+    corpus: CorpusPrint
+    pairs: CandidatePairs
+    texts: SpilledTexts
+    text_name: str = field(default_factory=new_segment_name)
+
+    def write_text_segment(self, db: str | Path) -> None:
+        """The texts, copied from the spill a batch at a time (``write_text_segment``)."""
+        n = self.corpus.n_docs
+        write_text_chunks(db, self.texts.batches(), n, TEXT_BATCH, self.text_name)
+
+    def write_tables(self, con: duckdb.DuckDBPyConnection, text_segment: Future) -> None:
+        """``index.write_index_tables`` from what the run kept and spilled, then wait for the
+        text segment and sync the segment folder (due before the store replaces the old)."""
+        files, corpus, pairs = self.files, self.corpus, self.pairs
+        n = corpus.n_docs
+        create_index_tables(con)
+        insert_meta(
+            con, n, [files.segments["shingles"]], [(self.text_name, 0, n)],
+            [files.segments["bands"]],
+        )  # fmt: skip
+        frequent = np.concatenate(files.frequent) if files.frequent else np.zeros(0, np.uint64)
+        insert(con, "index_frequent", {"hash": frequent})
+        insert(
+            con,
+            "index_docs",
+            {"position": np.arange(n), "shingles": corpus.doc_shingles.astype(np.int32)},
+        )
+        flag_doc, flag_number = corpus.flagged
+        flagged = (flag_doc.astype(np.int64) << 32) | flag_number
+        for rows in spilled_sentences(corpus):
+            insert(con, "index_sentences", _sentence_columns(rows, flagged))
+        band_counts = None
+        if corpus.band_pairs is not None:
+            bands = corpus.band_pairs
+            band_counts = ((bands.a << 32) | bands.b, bands.shared)
+        insert(
+            con,
+            "index_pairs",
+            {
+                "a": pairs.a,
+                "b": pairs.b,
+                "shared": np.asarray(pairs.shared, dtype=np.int64),
+                "bands": pair_band_counts(pairs, band_counts),
+            },
+        )
+        insert(con, "index_links", files.links)
+        con.execute("CHECKPOINT")  # while the text segment is still being written
+        text_segment.result()
+        sync_segment_dir(self.files.db)
+
+
+def _sentence_columns(rows: np.ndarray, flagged: np.ndarray) -> dict[str, np.ndarray]:
+    """``index.sentence_columns`` of spilled sentence rows (``flagged``: the boilerplate
+    sentences' keys ``doc << 32 | sentence``, ascending)."""
+    doc = rows["doc"].astype(np.int64)
+    return {
+        "doc": doc,
+        "sentence": rows["sentence"].astype(np.int32),
+        "hash": rows["hash"].astype(np.uint64),
+        "from_end": rows["from_end"].astype(np.int32),
+        "length": rows["length"].astype(np.int32),
+        "credit": rows["credit"].astype(bool),
+        "boilerplate": is_member((doc << 32) | rows["sentence"], flagged),
+    }
 
 
 def _fill_texts(con: duckdb.DuckDBPyConnection, texts: SpilledTexts) -> None:
