@@ -95,9 +95,10 @@ def read_input(
     )
     rejected = rejections.count()
     accepted = records.filter("kind = 'A'")
-    if rejected and repeats.count():
+    repeated = repeats.count() if rejected else 0
+    if repeated:
         accepted = accepted.join(
-            broadcast_if_small(repeats.select(*_ORDER)), list(_ORDER), "left_anti"
+            broadcast_if_small(repeats.select(*_ORDER), repeated), list(_ORDER), "left_anti"
         )
     numbered, count = _numbered(accepted.select(*_RECORD_FIELDS))
     articles = (
@@ -134,11 +135,12 @@ def _repeated_ids(records):
     )
 
 
-def broadcast_if_small(frame, rows: int = 2_000_000):
-    """``frame`` marked for a broadcast join when it has at most ``rows`` rows."""
+def broadcast_if_small(frame, rows: int | None = None, limit: int = 2_000_000):
+    """``frame`` marked for a broadcast join when it has at most ``limit`` rows (``rows``:
+    its number of rows, when already counted)."""
     from pyspark.sql import functions as F
 
-    return F.broadcast(frame) if frame.count() <= rows else frame
+    return F.broadcast(frame) if (frame.count() if rows is None else rows) <= limit else frame
 
 
 def _numbered(accepted):
@@ -148,6 +150,21 @@ def _numbered(accepted):
     run of rows that no other partition's run of that file overlaps. The runs, sorted, give
     each its first position, so no text moves. Where runs do overlap (a partitioning this
     does not expect), the articles are sorted into ranges by a shuffle instead."""
+    runs = _runs(accepted)
+    if _overlapping(runs):
+        accepted = accepted.repartitionByRange(*_ORDER)
+        runs = _runs(accepted)
+    offsets, total = {}, 0
+    for run in runs:
+        offsets[(run["p"], run["source"], run["file"])] = total
+        total += run["n"]
+    ordered = accepted.sortWithinPartitions(*_ORDER)
+    return ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA), total
+
+
+def _runs(accepted) -> list[dict]:
+    """Per (partition, input, file): its first and last row and number of rows, sorted by
+    input, file and first row."""
     from pyspark.sql import functions as F
 
     runs = (
@@ -156,22 +173,7 @@ def _numbered(accepted):
         .toArrow()
         .to_pylist()
     )
-    runs.sort(key=lambda r: (r["source"], r["file"], r["first"]))
-    if _overlapping(runs):
-        accepted = accepted.repartitionByRange(*_ORDER)
-        runs = (
-            accepted.groupBy(F.spark_partition_id().alias("p"), "source", "file")
-            .agg(F.min("row").alias("first"), F.count("*").alias("n"))
-            .toArrow()
-            .to_pylist()
-        )
-        runs.sort(key=lambda r: (r["source"], r["file"], r["first"]))
-    offsets, total = {}, 0
-    for run in runs:
-        offsets[(run["p"], run["source"], run["file"])] = total
-        total += run["n"]
-    ordered = accepted.sortWithinPartitions(*_ORDER)
-    return ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA), total
+    return sorted(runs, key=lambda r: (r["source"], r["file"], r["first"]))
 
 
 def _overlapping(runs: list[dict]) -> bool:
