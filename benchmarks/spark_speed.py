@@ -1,6 +1,6 @@
 """The Spark engine against the local engine: wall time and identical output.
 
-    python benchmarks/spark_speed.py [--corpus FILE] [--cores 2] [--parquet]
+    python benchmarks/spark_speed.py [--corpus FILE] [--cores 2] [--parquet] [--repeat 3]
 
 Runs ``wiretrace run CORPUS --db local.duckdb`` and ``wiretrace run CORPUS --db
 spark.duckdb --engine spark`` (Spark in local mode on ``--cores`` cores:
@@ -14,12 +14,16 @@ then ``wiretrace run corpus.parquet --db local.duckdb --no-changes --no-index`` 
 ``wiretrace run corpus.parquet --engine spark --out DIR --no-changes`` (Spark reads the
 Parquet and writes Parquet datasets); the datasets are imported into a store (not timed)
 and compared with the local one.
+
+``--repeat N``: each engine runs N times, in turn; the medians are compared (the output
+of the last runs).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -59,17 +63,30 @@ def parquet_runs(corpus: Path, stores: dict[str, Path], env: dict[str, str]) -> 
             pq.write_table(pa.Table.from_pylist([orjson.loads(line) for line in handle]), table)
     datasets = OUT / "spark-out"
     shutil.rmtree(datasets, ignore_errors=True)
+    stores["local"].unlink(missing_ok=True)
     local = [WIRETRACE, "run", str(table), "--db", str(stores["local"]), "--no-changes"]
     spark = [WIRETRACE, "run", str(table), "--engine", "spark", "--out", str(datasets)]
     seconds = {
         "local": timed([*local, "--no-index"], env),
         "spark": timed([*spark, "--no-changes"], env),
     }
+    stores["spark"].unlink(missing_ok=True)
     subprocess.run(
         [WIRETRACE, "import-parquet", str(datasets), "--db", str(stores["spark"])],
         check=True, stdout=subprocess.DEVNULL,
     )  # fmt: skip
     return seconds
+
+
+def store_runs(corpus: Path, stores: dict[str, Path], env: dict[str, str]) -> dict[str, float]:
+    """Both engines on the corpus, each writing a store."""
+    for store in stores.values():
+        store.unlink(missing_ok=True)
+    run = [WIRETRACE, "run", str(corpus), "--db"]
+    return {
+        "local": timed([*run, str(stores["local"])], env),
+        "spark": timed([*run, str(stores["spark"]), "--engine", "spark"], env),
+    }
 
 
 def main() -> None:
@@ -79,6 +96,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=Path("/work/bench_out/d100k/articles.jsonl"))
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--parquet", action="store_true", help="Parquet in, Parquet out")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each engine (median)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     env = {
@@ -87,32 +105,22 @@ def main() -> None:
         "NUMBA_NUM_THREADS": str(args.cores),
     }
     stores = {"local": OUT / "local.duckdb", "spark": OUT / "spark.duckdb"}
-    for store in stores.values():
-        store.unlink(missing_ok=True)
-    if args.parquet:
-        seconds = parquet_runs(args.corpus, stores, env)
-    else:
-        seconds = {
-            "local": timed([WIRETRACE, "run", str(args.corpus), "--db", str(stores["local"])], env),
-            "spark": timed(
-                [
-                    WIRETRACE,
-                    "run",
-                    str(args.corpus),
-                    "--db",
-                    str(stores["spark"]),
-                    "--engine",
-                    "spark",
-                ],
-                env,
-            ),  # fmt: skip
-        }
+    runs = {"local": [], "spark": []}
+    for _ in range(args.repeat):  # the engines in turn: a slow spell of the host hits both
+        seconds = (parquet_runs if args.parquet else store_runs)(args.corpus, stores, env)
+        for engine, taken in seconds.items():
+            runs[engine].append(taken)
+    seconds = {engine: statistics.median(taken) for engine, taken in runs.items()}
     same = {t: rows(stores["local"], t) == rows(stores["spark"], t) for t in TABLES}
     counts = {t: len(rows(stores["local"], t)) for t in ("articles", "links", "passages")}
     print(f"corpus: {args.corpus} ({counts['articles']:,} articles), {args.cores} cores")
-    print(f"local engine: {seconds['local']:.1f} s")
+    each = {engine: ", ".join(f"{t:.1f}" for t in taken) for engine, taken in runs.items()}
+    print(f"local engine: {seconds['local']:.1f} s (median of {each['local']})")
     path = "Parquet in, Parquet out" if args.parquet else "store"
-    print(f"spark engine (local[{args.cores}], {path}): {seconds['spark']:.1f} s")
+    print(
+        f"spark engine (local[{args.cores}], {path}): {seconds['spark']:.1f} s "
+        f"(median of {each['spark']})"
+    )
     print(f"ratio spark / local: {seconds['spark'] / seconds['local']:.2f}")
     print(
         f"identical output: {all(same.values())} "

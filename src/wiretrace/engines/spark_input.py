@@ -45,6 +45,7 @@ RECORD_SCHEMA = (
     "origin string, reason string, body_start long, dateline_place string"
 )
 _ORDER = ("source", "file", "row")
+BLOCK_ROWS = 1 << 10  # rows of a file numbered as one run: a power of 2
 ARTICLE_SCHEMA = (
     "position long, id string, text string, outlet string, title string, published_at string, "
     "url string, byline string, metadata string, origin string, body_start long, "
@@ -84,21 +85,19 @@ def read_input(
     for part in parts[1:]:
         records = records.unionByName(part)
     records = records.persist()
-    repeats = _repeated_ids(records).persist()
+    repeats = _repeated_ids(records)
+    rejections = records.filter("kind = 'R'").select(*_RECORD_FIELDS)
+    if repeats is not None:
+        repeats = repeats.persist()
+        rejections = rejections.unionByName(repeats.mapInArrow(_duplicate_job(), RECORD_SCHEMA))
     rejections = (
-        records.filter("kind = 'R'")
-        .select(*_RECORD_FIELDS)
-        .unionByName(repeats.mapInArrow(_duplicate_job(), RECORD_SCHEMA))
-        .orderBy(*_ORDER)
-        .selectExpr("origin", "reason", "id AS record_id")
-        .persist()
+        rejections.orderBy(*_ORDER).selectExpr("origin", "reason", "id AS record_id").persist()
     )
     rejected = rejections.count()
     accepted = records.filter("kind = 'A'")
-    repeated = repeats.count() if rejected else 0
-    if repeated:
+    if repeats is not None:
         accepted = accepted.join(
-            broadcast_if_small(repeats.select(*_ORDER), repeated), list(_ORDER), "left_anti"
+            broadcast_if_small(repeats.select(*_ORDER)), list(_ORDER), "left_anti"
         )
     numbered, count = _numbered(accepted.select(*_RECORD_FIELDS))
     articles = (
@@ -108,14 +107,16 @@ def read_input(
     )
     articles.count()
     records.unpersist()
-    repeats.unpersist()
+    if repeats is not None:
+        repeats.unpersist()
     return SparkInput(articles, rejections, count, rejected)
 
 
 def _repeated_ids(records):
     """The articles whose id an earlier record already has (input order): their keys, origin,
-    the first occurrence's origin and whether the texts are the same. Only the ids are
-    shuffled, and the keys and a hash of each text of the ids that repeat."""
+    the first occurrence's origin and whether the texts are the same; None when no id
+    repeats. Only the ids are shuffled, and the keys and a hash of each text of the ids
+    that repeat."""
     from pyspark.sql import functions as F
     from pyspark.sql.window import Window
 
@@ -123,8 +124,12 @@ def _repeated_ids(records):
     articles = records.filter("kind = 'A'")
     # usually none: find the ids first, and hash the texts of theirs only
     repeated = articles.groupBy("id").count().filter("count > 1").select("id")
-    keys = articles.join(repeated, "id", "left_semi").select(
-        *_ORDER, "id", "origin", F.sha2("text", 256).alias("digest")
+    count = repeated.count()
+    if not count:
+        return None
+    # hashed before the join: a join on the ids alone would shuffle every text
+    keys = articles.select(*_ORDER, "id", "origin", F.sha2("text", 256).alias("digest")).join(
+        broadcast_if_small(repeated, count), "id", "left_semi"
     )
     return (
         keys.withColumn("first_origin", F.first("origin").over(first))
@@ -146,29 +151,67 @@ def broadcast_if_small(frame, rows: int | None = None, limit: int = 2_000_000):
 def _numbered(accepted):
     """The accepted articles numbered 0..n-1 in input order.
 
-    Each partition of ``accepted`` holds whole input splits: per (partition, input, file), a
-    run of rows that no other partition's run of that file overlaps. The runs, sorted, give
-    each its first position, so no text moves. Where runs do overlap (a partitioning this
-    does not expect), the articles are sorted into ranges by a shuffle instead."""
+    A run is a partition's rows of one block of a file (``BLOCK_ROWS`` rows in file order).
+    Each partition of ``accepted`` is expected to hold whole blocks (an input split's rows,
+    or the blocks a narrow scan was spread in): no other partition's run of that file
+    overlaps. The runs, sorted, give each its first position, so no text moves. Where
+    runs do overlap (a partitioning this does not expect), the articles are sorted into
+    ranges by a shuffle instead."""
+    from pyspark.sql import functions as F
+
     runs = _runs(accepted)
     if _overlapping(runs):
         accepted = accepted.repartitionByRange(*_ORDER)
         runs = _runs(accepted)
-    offsets, total = {}, 0
+    # a row's position: its run's first position, plus its place in the partition (the
+    # partition's rows sorted: its runs one after another) less the run's first row's
+    total, before = 0, {}
     for run in runs:
-        offsets[(run["p"], run["source"], run["file"])] = total
+        run["first_position"] = total
         total += run["n"]
-    ordered = accepted.sortWithinPartitions(*_ORDER)
-    return ordered.mapInArrow(_number_job(offsets), ARTICLE_SCHEMA), total
+    for run in sorted(runs, key=lambda r: (r["p"], r["source"], r["file"], r["block"])):
+        run["shift"] = run["first_position"] - before.get(run["p"], 0)
+        before[run["p"]] = before.get(run["p"], 0) + run["n"]
+    shifts = accepted.sparkSession.createDataFrame(
+        pa.table(
+            {
+                "_p": pa.array([r["p"] for r in runs], pa.int32()),
+                "source": pa.array([r["source"] for r in runs], pa.int32()),
+                "file": pa.array([r["file"] for r in runs], pa.string()),
+                "_block": pa.array([r["block"] for r in runs], pa.int64()),
+                "_shift": pa.array([r["shift"] for r in runs], pa.int64()),
+            }
+        )
+    )
+    ordered = (
+        accepted.sortWithinPartitions(*_ORDER)
+        .withColumn("_p", F.spark_partition_id())
+        .withColumn("_block", _block_of("row"))
+        .withColumn("_i", F.monotonically_increasing_id())
+    )
+    # a broadcast join: the rows stay in their partitions, in order
+    keys = ["_p", "source", "file", "_block"]
+    numbered = ordered.join(F.broadcast(shifts), keys).withColumn(
+        "position", F.col("_i") - F.shiftleft(F.col("_p").cast("long"), 33) + F.col("_shift")
+    )
+    return numbered.select(*_ARTICLE_FIELDS), total
+
+
+def _block_of(row_column: str):
+    from pyspark.sql import functions as F
+
+    return F.shiftright(F.col(row_column), BLOCK_ROWS.bit_length() - 1)
 
 
 def _runs(accepted) -> list[dict]:
-    """Per (partition, input, file): its first and last row and number of rows, sorted by
-    input, file and first row."""
+    """Per (partition, input, file, block): its first and last row and number of rows,
+    sorted by input, file and first row."""
     from pyspark.sql import functions as F
 
     runs = (
-        accepted.groupBy(F.spark_partition_id().alias("p"), "source", "file")
+        accepted.groupBy(
+            F.spark_partition_id().alias("p"), "source", "file", _block_of("row").alias("block")
+        )
         .agg(F.min("row").alias("first"), F.max("row").alias("last"), F.count("*").alias("n"))
         .toArrow()
         .to_pylist()
@@ -227,6 +270,11 @@ def _parquet_records(spark, source: int, path: str, column_map: dict[str, str]):
         F.col("_metadata.file_path").alias("_wiretrace_file"),
         F.col("_metadata.row_index").alias("_wiretrace_row"),
     )
+    cores = spark.sparkContext.defaultParallelism
+    if raw.rdd.getNumPartitions() < 2 * cores:
+        # few splits (a row group is read whole: one file of one group is one task): spread
+        # whole blocks of rows over the cores before the checks, which are Python's work
+        raw = raw.repartition(2 * cores, "_wiretrace_file", _block_of("_wiretrace_row"))
 
     def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         names: dict[str, str] = {}
@@ -342,38 +390,6 @@ def _duplicate_job():
                 {
                     name: pa.array(data[name], _RECORD_TYPES.get(name, pa.string()))
                     for name in _RECORD_FIELDS
-                }
-            )
-
-    return job
-
-
-def _number_job(offsets: dict[tuple[int, int, str], int]):
-    """Positions: a run's first position, then one more a row (the rows sorted in runs)."""
-
-    def job(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from pyspark import TaskContext
-
-        partition = TaskContext.get().partitionId()
-        seen: dict[tuple[int, str], int] = {}
-        for batch in batches:
-            sources = batch.column("source").to_numpy()
-            files = batch.column("file").to_pylist()
-            positions = np.empty(batch.num_rows, dtype=np.int64)
-            # runs are contiguous in the sorted rows: number each stretch of one file at once
-            starts = [0] + [
-                i for i in range(1, len(files))
-                if files[i] != files[i - 1] or sources[i] != sources[i - 1]
-            ] + [len(files)]  # fmt: skip
-            for begin, end in zip(starts, starts[1:]):
-                run = (int(sources[begin]), files[begin])
-                first = offsets[(partition, *run)] + seen.get(run, 0)
-                positions[begin:end] = np.arange(first, first + end - begin)
-                seen[run] = seen.get(run, 0) + end - begin
-            yield pa.RecordBatch.from_pydict(
-                {
-                    "position": pa.array(positions),
-                    **{name: batch.column(name) for name in _ARTICLE_FIELDS[1:]},
                 }
             )
 
