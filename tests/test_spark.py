@@ -335,3 +335,24 @@ def test_pair_counts_from_sorted_blocks_are_summed_per_pair():
     assert counts.tolist() == [want[k] for k in sorted(want)]
     empty_keys, empty_counts = _summed_by_key(rows[:0])
     assert empty_keys.size == 0 and empty_counts.size == 0
+
+
+@pytest.mark.parametrize(("groups", "partitions"), [(2, 5), (3, 4), (4, 8), (5, 5)])
+def test_groups_of_pairs_go_to_different_tasks(spark, groups, partitions):
+    from pyspark.sql import functions as F
+
+    from wiretrace.engines.spark import _group_of
+
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    pairs = spark.range(0, 400).withColumnRenamed("id", "a")
+    grouped = pairs.withColumn("g", _group_of(spark, "a", groups))
+    # the partitions of the shuffle a groupBy makes: one group each, every group non-empty
+    per_task = (
+        grouped.repartition(partitions, "g")
+        .groupBy(F.spark_partition_id().alias("task"))
+        .agg(F.countDistinct("g").alias("groups"), F.count("*").alias("rows"))
+        .toArrow()
+        .to_pydict()
+    )
+    assert max(per_task["groups"]) == 1
+    assert len(per_task["task"]) == groups and sum(per_task["rows"]) == 400

@@ -534,10 +534,37 @@ def _align_groups(spark, pairs: int) -> int:
     return max(spark.sparkContext.defaultParallelism, -(-pairs // PAIRS_PER_ALIGN_GROUP))
 
 
+def _group_of(spark, column: str, groups: int):
+    """Each row's group, by a hash of ``column``: one of ``groups`` labels that the shuffle
+    of a ``groupBy`` sends to different partitions (numbers 0..groups-1 may share one, and
+    its task would then work through two groups while a core waits)."""
+    from pyspark.sql import functions as F
+
+    index = F.pmod(F.xxhash64(column), F.lit(groups))
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    if groups > partitions:
+        return index
+    # the shuffle's partition of a label: pmod(hash(label), partitions), as Spark computes it
+    found = (
+        spark.range(0, 16 * partitions)
+        .select("id", F.pmod(F.hash("id"), F.lit(partitions)).alias("part"))
+        .toArrow()
+        .to_pydict()
+    )
+    first_of: dict[int, int] = {}
+    for label, part in zip(found["id"], found["part"]):
+        first_of.setdefault(part, label)
+    labels = sorted(first_of.values())[:groups]
+    if len(labels) < groups:
+        return index
+    array = F.array(*[F.lit(label).cast("long") for label in labels])  # hashed as ids are
+    return F.element_at(array, (index + 1).cast("int"))
+
+
 def _align(candidates, frame, flagged, params: RunParams, groups: int, n_docs: int):
     from pyspark.sql import functions as F
 
-    pairs = candidates.withColumn("g", F.pmod(F.xxhash64("a"), F.lit(groups)))
+    pairs = candidates.withColumn("g", _group_of(candidates.sparkSession, "a", groups))
     needed = (
         pairs.select(F.col("g").alias("group"), F.col("a").alias("position"))
         .union(pairs.select(F.col("g").alias("group"), F.col("b").alias("position")))
@@ -637,7 +664,7 @@ def _changes_frame(spark, frame, parent, evidence, passages, params):
                 "spans_b": pa.array(spans_b, pa.list_(pa.int64())),
             }
         )
-    ).withColumn("g", F.pmod(F.xxhash64("parent"), F.lit(groups)))
+    ).withColumn("g", _group_of(spark, "parent", groups))
     needed = (
         tasks.select(F.col("g").alias("group"), F.col("child").alias("position"))
         .union(tasks.select(F.col("g").alias("group"), F.col("parent").alias("position")))
