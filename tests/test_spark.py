@@ -343,16 +343,54 @@ def test_groups_of_pairs_go_to_different_tasks(spark, groups, partitions):
 
     from wiretrace.engines.spark import _group_of
 
+    before = spark.conf.get("spark.sql.shuffle.partitions")
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
-    pairs = spark.range(0, 400).withColumnRenamed("id", "a")
-    grouped = pairs.withColumn("g", _group_of(spark, "a", groups))
-    # the partitions of the shuffle a groupBy makes: one group each, every group non-empty
-    per_task = (
-        grouped.repartition(partitions, "g")
-        .groupBy(F.spark_partition_id().alias("task"))
-        .agg(F.countDistinct("g").alias("groups"), F.count("*").alias("rows"))
-        .toArrow()
-        .to_pydict()
-    )
+    try:
+        pairs = spark.range(0, 400).withColumnRenamed("id", "a")
+        grouped = pairs.withColumn("g", _group_of(spark, "a", groups))
+        # the partitions of the shuffle a groupBy makes: one group each, none empty
+        per_task = (
+            grouped.repartition(partitions, "g")
+            .groupBy(F.spark_partition_id().alias("task"))
+            .agg(F.countDistinct("g").alias("groups"), F.count("*").alias("rows"))
+            .toArrow()
+            .to_pydict()
+        )
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)
     assert max(per_task["groups"]) == 1
     assert len(per_task["task"]) == groups and sum(per_task["rows"]) == 400
+
+
+def test_local_java_options_leave_what_the_environment_decides(tmp_path, monkeypatch):
+    from wiretrace.engines.spark import LOCAL_JAVA_OPTIONS, _local_java_options
+
+    monkeypatch.setenv("SPARK_CONF_DIR", str(tmp_path))
+    for name in ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    assert _local_java_options() == LOCAL_JAVA_OPTIONS
+    monkeypatch.setenv("JAVA_TOOL_OPTIONS", "-XX:+UseZGC")
+    assert _local_java_options() == "-XX:TieredStopAtLevel=1"  # one collector only
+    (tmp_path / "spark-defaults.conf").write_text("spark.driver.extraJavaOptions -Dx=1\n")
+    assert _local_java_options() == ""  # a --conf would replace the user's options
+
+
+def test_numbering_keeps_every_article_when_the_shuffle_partitions_change(tmp_path, spark):
+    from wiretrace.engines.spark_input import _numbered, _records
+
+    lines = [orjson.dumps({"id": f"m{i}", "text": f"Note {i} on tides."}) for i in range(30)]
+    (tmp_path / "m.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    records = _records(spark, 0, str(tmp_path / "m.jsonl"), {})
+    before = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "3")
+    try:
+        # runs counted on 3 hash partitions, positions given on 7: not the same runs
+        shuffled = records.repartition("id")
+        numbered, count = _numbered(shuffled)
+        got = numbered.select("position", "id").toArrow().sort_by("position").to_pydict()
+        assert got["position"] == list(range(30)) and count == 30
+        spark.conf.set("spark.sql.shuffle.partitions", "7")
+        got = numbered.select("position").toArrow().column(0).to_pylist()
+        assert sorted(got) == list(range(30))
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", before)

@@ -30,6 +30,7 @@ import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -66,6 +67,7 @@ from .spark_input import broadcast_if_small
 
 ARTICLES_PER_PARTITION = 20_000
 PAIRS_PER_ALIGN_GROUP = 250_000
+ARTICLES_PER_ALIGN_GROUP = 100_000
 LOCAL_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1 -XX:+UseParallelGC"
 
 # Postings and sentence keys travel as blocks: one row per (partition, hash bucket) holding a
@@ -121,11 +123,35 @@ def spark_session(app_name: str = "wiretrace"):
         conf.setIfMissing("spark.driver.memory", "4g")
         # a run of minutes: the optimising compiler and G1's concurrent threads cost more
         # CPU than they save (at 100,000 articles on 2 cores, 120 CPU s become 85)
-        conf.setIfMissing("spark.driver.extraJavaOptions", LOCAL_JAVA_OPTIONS)
+        options = _local_java_options()
+        if options:
+            conf.setIfMissing("spark.driver.extraJavaOptions", options)
     conf.setIfMissing("spark.sql.execution.arrow.pyspark.enabled", "true")
     conf.setIfMissing("spark.ui.showConsoleProgress", "false")
     conf.setIfMissing("spark.sql.adaptive.enabled", "false")  # keep our partition counts
     return SparkSession.builder.appName(app_name).config(conf=conf).getOrCreate()
+
+
+def _local_java_options() -> str:
+    """``LOCAL_JAVA_OPTIONS``, less what the environment already decides: nothing when
+    ``spark-defaults.conf`` sets the driver's Java options (a ``--conf`` would replace
+    them), no collector when ``JAVA_TOOL_OPTIONS`` or the like picks one (two would stop
+    the JVM from starting)."""
+    conf_dir = os.environ.get("SPARK_CONF_DIR") or os.path.join(
+        os.environ.get("SPARK_HOME", ""), "conf"
+    )
+    defaults = Path(conf_dir) / "spark-defaults.conf"
+    if defaults.is_file() and "spark.driver.extraJavaOptions" in defaults.read_text(
+        errors="replace"
+    ):
+        return ""
+    chosen = " ".join(
+        os.environ.get(name, "")
+        for name in ("JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS")
+    )
+    return " ".join(
+        option for option in LOCAL_JAVA_OPTIONS.split() if "GC" not in option or "GC" not in chosen
+    )
 
 
 def run_articles_spark(
@@ -414,7 +440,7 @@ def _find_links(spark, frame, n: int, params: RunParams, clock: StageClock) -> F
     candidates = candidates.persist()
     n_candidates = candidates.count()
     clock.lap("candidates")
-    found = _align(candidates, frame, flagged, params, _align_groups(spark, n_candidates), n)
+    found = _align(candidates, frame, flagged, params, _align_groups(spark, n_candidates, n), n)
     flagged.unpersist()
     flag_rows.unpersist()
     fingerprints.unpersist()
@@ -528,10 +554,15 @@ def _boilerplate_lines(spark, frame, flag_rows, params: RunParams) -> Boilerplat
     )  # fmt: skip
 
 
-def _align_groups(spark, pairs: int) -> int:
-    """Groups of pairs to align: as few as keep every core busy (a text is sent to each
-    group that has a pair of it: at 100,000 articles, 1.5 copies in 2 groups, 2.1 in 5)."""
-    return max(spark.sparkContext.defaultParallelism, -(-pairs // PAIRS_PER_ALIGN_GROUP))
+def _align_groups(spark, pairs: int, articles: int) -> int:
+    """Groups of pairs to align: as few as keep every core busy and each group's pairs and
+    texts within bounds (a text is sent to each group that has a pair of it: at 100,000
+    articles, 1.5 copies in 2 groups, 2.1 in 5)."""
+    return max(
+        spark.sparkContext.defaultParallelism,
+        -(-pairs // PAIRS_PER_ALIGN_GROUP),
+        -(-articles // ARTICLES_PER_ALIGN_GROUP),
+    )
 
 
 def _group_of(spark, column: str, groups: int):

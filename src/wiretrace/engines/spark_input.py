@@ -77,8 +77,9 @@ def read_input(
     """Every record of ``inputs`` read and checked by Spark, numbered in input order, the
     articles in ``partitions_for(count)`` ranges of positions.
 
-    The texts are shuffled once, into those ranges: repeated ids are found on the records'
-    keys alone, and the positions are counted per input split."""
+    The texts are shuffled once, into those ranges (twice for a narrow Parquet input, whose
+    rows are first spread over the cores): repeated ids are found on the records' keys
+    alone, and the positions are counted per run of rows of an input split."""
     column_map = check_column_map(column_map)
     parts = [_records(spark, source, path, column_map) for source, path in enumerate(inputs)]
     records = parts[0]
@@ -96,16 +97,20 @@ def read_input(
     rejected = rejections.count()
     accepted = records.filter("kind = 'A'")
     if repeats is not None:
-        accepted = accepted.join(
-            broadcast_if_small(repeats.select(*_ORDER)), list(_ORDER), "left_anti"
-        )
+        keys = repeats.select(*_ORDER)
+        dropped = broadcast_if_small(keys)
+        accepted = accepted.join(dropped, list(_ORDER), "left_anti")
+        if dropped is keys:  # not broadcast: the join shuffles the articles
+            # fix that partitioning: the runs are counted on it, the positions given on it
+            accepted = accepted.localCheckpoint()
     numbered, count = _numbered(accepted.select(*_RECORD_FIELDS))
     articles = (
         numbered.repartitionByRange(max(1, partitions_for(count)), "position")
         .sortWithinPartitions("position")
         .persist()
     )
-    articles.count()
+    if articles.count() != count:
+        raise RuntimeError(f"numbered {articles.count()} of {count} articles (a wiretrace bug)")
     records.unpersist()
     if repeats is not None:
         repeats.unpersist()
@@ -152,16 +157,20 @@ def _numbered(accepted):
     """The accepted articles numbered 0..n-1 in input order.
 
     A run is a partition's rows of one block of a file (``BLOCK_ROWS`` rows in file order).
-    Each partition of ``accepted`` is expected to hold whole blocks (an input split's rows,
-    or the blocks a narrow scan was spread in): no other partition's run of that file
-    overlaps. The runs, sorted, give each its first position, so no text moves. Where
-    runs do overlap (a partitioning this does not expect), the articles are sorted into
-    ranges by a shuffle instead."""
+    The runs of one file in different partitions are expected not to interleave (each
+    partition holds input splits, or whole blocks of a narrow scan spread over the cores).
+    The runs, sorted, give each its first position, so no text moves. Where runs do
+    interleave (a partitioning this does not expect), the articles are sorted into ranges
+    by a shuffle instead. ``accepted``'s partitioning must not change between jobs (it
+    comes from cached records, or is checkpointed)."""
     from pyspark.sql import functions as F
 
+    spark = accepted.sparkSession
     runs = _runs(accepted)
     if _overlapping(runs):
-        accepted = accepted.repartitionByRange(*_ORDER)
+        partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+        # checkpointed: a range shuffle's bounds come from a sample, which may differ per job
+        accepted = accepted.repartitionByRange(partitions, *_ORDER).localCheckpoint()
         runs = _runs(accepted)
     # a row's position: its run's first position, plus its place in the partition (the
     # partition's rows sorted: its runs one after another) less the run's first row's
@@ -172,7 +181,7 @@ def _numbered(accepted):
     for run in sorted(runs, key=lambda r: (r["p"], r["source"], r["file"], r["block"])):
         run["shift"] = run["first_position"] - before.get(run["p"], 0)
         before[run["p"]] = before.get(run["p"], 0) + run["n"]
-    shifts = accepted.sparkSession.createDataFrame(
+    shifts = spark.createDataFrame(
         pa.table(
             {
                 "_p": pa.array([r["p"] for r in runs], pa.int32()),
@@ -189,15 +198,20 @@ def _numbered(accepted):
         .withColumn("_block", _block_of("row"))
         .withColumn("_i", F.monotonically_increasing_id())
     )
-    # a broadcast join: the rows stay in their partitions, in order
+    # a broadcast join: the rows stay in their partitions, in order; a row of no counted
+    # run (were the partitioning to change after all) stops the job rather than vanish
     keys = ["_p", "source", "file", "_block"]
-    numbered = ordered.join(F.broadcast(shifts), keys).withColumn(
-        "position", F.col("_i") - F.shiftleft(F.col("_p").cast("long"), 33) + F.col("_shift")
+    shift = F.when(F.col("_shift").isNotNull(), F.col("_shift")).otherwise(
+        F.raise_error(F.lit("an article outside the counted runs (a wiretrace bug)"))
+    )
+    numbered = ordered.join(F.broadcast(shifts), keys, "left").withColumn(
+        "position", F.col("_i") - F.shiftleft(F.col("_p").cast("long"), 33) + shift
     )
     return numbered.select(*_ARTICLE_FIELDS), total
 
 
 def _block_of(row_column: str):
+    """The block of ``BLOCK_ROWS`` rows (in file order) that a row number falls in."""
     from pyspark.sql import functions as F
 
     return F.shiftright(F.col(row_column), BLOCK_ROWS.bit_length() - 1)
