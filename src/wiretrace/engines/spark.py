@@ -759,6 +759,14 @@ def _blocks(kind: int, rows: np.ndarray, buckets: int, bucket: np.ndarray) -> pa
     )
 
 
+def _posting_blocks(postings, buckets: int) -> pa.RecordBatch:
+    """A partition's postings (sorted by hash) as entry blocks, one per hash bucket."""
+    entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
+    entries["hash"], entries["doc"] = postings.hashes, postings.docs
+    # bucketed from the contiguous hashes, not the entries' strided field (a copy)
+    return _blocks(_POSTING, entries, buckets, _hash_buckets(postings.hashes, buckets))
+
+
 def _hash_buckets(hashes: np.ndarray, buckets: int) -> np.ndarray:
     """Buckets of hashes by their top bits: sorted hashes are in bucket order."""
     top = np.ascontiguousarray(hashes).view(np.uint64) >> np.uint64(32)
@@ -811,10 +819,8 @@ def _fingerprint_job(params: RunParams, buckets: int):
         per_doc = np.bincount(grams.docs, minlength=len(texts))
         postings = build_postings(Shingles(grams.hashes, positions[grams.docs]))
         del grams
-        entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
-        entries["hash"], entries["doc"] = postings.hashes, postings.docs
+        yield _posting_blocks(postings, buckets)
         del postings
-        yield _blocks(_POSTING, entries, buckets, _hash_buckets(entries["hash"], buckets))
         counts = np.empty(len(texts), dtype=_COUNT)
         counts["key"], counts["count"] = positions, per_doc
         yield _blocks(_DOC_SHINGLES, counts, 1, np.zeros(len(texts), np.uint64))
@@ -854,9 +860,7 @@ def _band_job(params: RunParams, buckets: int):
             params.sentence_bands,
         )  # fmt: skip
         postings = build_postings(Shingles(found.hashes, positions[found.docs]))
-        entries = np.empty(postings.hashes.shape[0], dtype=_ENTRY)
-        entries["hash"], entries["doc"] = postings.hashes, postings.docs
-        yield _blocks(_POSTING, entries, buckets, _hash_buckets(entries["hash"], buckets))
+        yield _posting_blocks(postings, buckets)
 
     return job
 

@@ -109,8 +109,9 @@ def read_input(
         .sortWithinPartitions("position")
         .persist()
     )
-    if articles.count() != count:
-        raise RuntimeError(f"numbered {articles.count()} of {count} articles (a wiretrace bug)")
+    stored = articles.count()
+    if stored != count:
+        raise RuntimeError(f"numbered {stored} of {count} articles (a wiretrace bug)")
     records.unpersist()
     if repeats is not None:
         repeats.unpersist()
